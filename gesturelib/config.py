@@ -1,0 +1,46 @@
+"""Project-wide settings: quick mode, where data and caches live, and seeding.
+
+Quick mode (``GESTURELIB_QUICK=1``) shrinks data and epochs so every notebook
+runs in seconds; CI and nbval use it. Notebooks read sizes from here and from
+the modules that own them, never hard-code them.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def quick_mode() -> bool:
+    """True when ``GESTURELIB_QUICK`` is set to a true value (1, true, yes)."""
+    return os.environ.get("GESTURELIB_QUICK", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def data_root() -> Path:
+    """Folder for generated datasets, clip caches and trained models.
+
+    ``GESTURELIB_DATA`` overrides the default ``<repo>/data``. Quick mode keeps
+    its artefacts in a separate subfolder so they never mix with full-mode ones.
+    """
+    root = Path(os.environ.get("GESTURELIB_DATA", REPO_ROOT / "data"))
+    return root / "quick" if quick_mode() else root
+
+
+def results_path() -> Path:
+    """The machine-readable results file that chapters write and the README reads."""
+    name = "results_quick.json" if quick_mode() else "results.json"
+    return Path(os.environ.get("GESTURELIB_RESULTS", REPO_ROOT / "results" / name))
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch so the same seed gives the same numbers on CPU."""
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
