@@ -1,0 +1,189 @@
+"""The poster's tables beside ours, and a verdict per claim, as Markdown.
+
+Notebook 09 shows these tables and the main job writes the same ones into the
+README between ``<!-- BEGIN results:NAME -->`` / ``<!-- END results:NAME -->``
+markers, so every number in the README comes from the results file that the
+chapters wrote. Missing sections (a chapter not run yet) show as "n/a".
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+#: The poster's published numbers (accuracy in %, parameters in millions, sizes in MB).
+POSTER = {
+    "table1": {"lstm": 86.6, "cnn3d": 90.1, "joint": 93.2},
+    "table2": {
+        "joint": (18.37, 93.18),
+        "teacher": (18.82, 90.13),
+        "student_medium/labels": (4.59, 86.18),
+        "student_medium/teacher": (4.59, 88.35),
+        "student_small/labels": (1.15, 81.50),
+        "student_small/teacher": (1.15, 86.05),
+    },
+    "table3": {  # params (M), fp32 MB, fp32 acc, fp16 MB, fp16 acc
+        "teacher": (18.82, 72, 90.13, 36, 89.5),
+        "joint": (18.37, 71, 93.18, 35.5, 93.18),
+        "student_small": (1.15, 4.5, 86.05, 2.25, 85.98),
+        "student_small_sparse": (0.25, 1.12, 86.05, 0.635, 85.98),
+    },
+    "below_2^-100": (905_000, 1_150_000),
+}
+
+MODEL_NAMES = {
+    "lstm": "baseline LSTM",
+    "cnn3d": "baseline / teacher 3D-CNN",
+    "joint": "joint 3D-CNN + LSTM",
+    "teacher": "teacher 3D-CNN",
+    "student_medium/labels": "medium student, labels",
+    "student_medium/teacher": "medium student, labels + teacher",
+    "student_small/labels": "small student, labels",
+    "student_small/teacher": "small student, labels + teacher",
+    "student_small": "small student (distilled)",
+    "student_small_sparse": "sparse small student",
+}
+
+
+def _num(value: Any, fmt: str = "{:.1f}") -> str:
+    return "n/a" if value is None else fmt.format(value)
+
+
+def _params(n: Any) -> str:
+    return "n/a" if n is None else f"{n / 1e6:.2f} M" if n >= 1e5 else f"{n / 1e3:.1f} k"
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    """A GitHub-flavoured Markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _mean_std(row: dict | None) -> str:
+    if not row or row.get("mean") is None:
+        return "n/a"
+    return f"{row['mean']:.1f} ± {row.get('std') or 0:.1f} (n={len(row.get('accuracies', []))})"
+
+
+def table1(res: dict) -> str:
+    """Poster Table 1 (accuracy of the three models) beside ours."""
+    ours = res.get("table1", {})
+    rows = []
+    for kind in ("lstm", "cnn3d", "joint"):
+        r = ours.get(kind, {})
+        rows.append([
+            MODEL_NAMES[kind], _num(POSTER["table1"][kind]), _num(r.get("accuracy")),
+            _params(r.get("params")), _params(r.get("params_paper")),
+        ])
+    return markdown_table(
+        ["model", "poster acc. %", "ours acc. % (test users)", "ours params (course)", "ours params (paper preset)"], rows
+    )
+
+
+def table2(res: dict) -> str:
+    """Poster Table 2 (distillation into the two students) beside ours, mean ± std over seeds."""
+    ours = res.get("table2", {})
+    rows = []
+    for key, (params, acc) in POSTER["table2"].items():
+        r = ours.get(key) or res.get("table1", {}).get({"teacher": "cnn3d"}.get(key, key))
+        ours_acc = _mean_std(r) if r and "mean" in r else _num((r or {}).get("accuracy"))
+        rows.append([MODEL_NAMES.get(key, key), f"{params:.2f} M", _num(acc, "{:.2f}"), _params((r or {}).get("params")), ours_acc])
+    return markdown_table(["model", "poster params", "poster acc. %", "ours params (course)", "ours acc. % (test users)"], rows)
+
+
+def table3(res: dict) -> str:
+    """Poster Table 3 (sizes and accuracy after fp16 / sparsity) beside ours."""
+    ours = res.get("table3", {})
+    rows = []
+    for key, (p_params, p_mb32, p_acc32, p_mb16, p_acc16) in POSTER["table3"].items():
+        r = ours.get(key, {})
+        rows.append([
+            MODEL_NAMES[key],
+            f"{p_params:.2f} M / {_params(r.get('params'))}",
+            f"{p_mb32} / {_num(r.get('paper_fp32_mb'), '{:.2f}')} / {_num(r.get('fp32_mb'), '{:.3f}')}",
+            f"{p_mb16} / {_num(r.get('paper_fp16_mb'), '{:.2f}')} / {_num(r.get('fp16_mb'), '{:.3f}')}",
+            _num(r.get("sparse_mb"), "{:.3f}"), _num(r.get("int8_mb"), "{:.3f}"),
+            f"{p_acc32} / {_num(r.get('acc_fp32'))}", f"{p_acc16} / {_num(r.get('acc_fp16'))}",
+            _num(r.get("acc_int8")),
+        ])
+    return markdown_table(
+        ["model", "params: poster / ours", "fp32 MB: poster / paper preset / course", "fp16 MB: poster / paper preset / course",
+         "sparse MB (course)", "int8 MB (course)", "fp32 acc. %: poster / ours", "fp16 acc. %: poster / ours", "int8 acc. %"],
+        rows,
+    )
+
+
+def _verdict(value: float | None, holds: float, partly: float) -> str:
+    if value is None:
+        return "not measured"
+    return "holds" if value >= holds else "partly" if value >= partly else "does not hold"
+
+
+def claims(res: dict) -> list[dict[str, str]]:
+    """Each claim of the poster with the poster's figure, ours, and a plain verdict."""
+    t1, t2, t3, w = (res.get(k, {}) for k in ("table1", "table2", "table3", "weights"))
+    acc = lambda kind: t1.get(kind, {}).get("accuracy")  # noqa: E731
+    out = []
+
+    def add(claim, poster, ours, verdict):
+        out.append({"claim": claim, "poster": poster, "ours": ours, "verdict": verdict})
+
+    j, c, l = acc("joint"), acc("cnn3d"), acc("lstm")
+    add("the joint 3D-CNN + LSTM beats the 3D-CNN", "93.2 vs 90.1",
+        f"{_num(j)} vs {_num(c)}", _verdict(None if j is None or c is None else j - c, 1.0, 0.0))
+    add("the 3D-CNN beats the LSTM baseline", "90.1 vs 86.6",
+        f"{_num(c)} vs {_num(l)}", _verdict(None if c is None or l is None else c - l, 1.0, 0.0))
+    for size, gain in (("medium", 2.17), ("small", 4.55)):
+        lab, kd = t2.get(f"student_{size}/labels"), t2.get(f"student_{size}/teacher")
+        if lab and kd and lab.get("mean") is not None and kd.get("mean") is not None:
+            diff = kd["mean"] - lab["mean"]
+            noise = max(lab.get("std") or 0, kd.get("std") or 0)
+            verdict = "holds" if diff > noise else "partly" if diff > 0 else "does not hold"
+            ours = f"{diff:+.1f} points ({_mean_std(kd)} vs {_mean_std(lab)})"
+        else:
+            verdict, ours = "not measured", "n/a"
+        add(f"distillation from the 3D-CNN teacher helps the {size} student", f"{gain:+.2f} points", ours, verdict)
+    adam = w.get("adam", {})
+    if adam.get("total"):
+        frac = adam["below_2^-100"] / adam["total"]
+        ours = f"{adam['below_2^-100']:,} of {adam['total']:,} ({100 * frac:.1f} %); below 1e-3: {adam.get('below_1e-3', 0):,}"
+        add("Adam pushes most student weights below 2^-100", "905 K of 1.15 M (79 %)", ours, _verdict(frac, 0.5, 0.1))
+    else:
+        add("Adam pushes most student weights below 2^-100", "905 K of 1.15 M (79 %)", "n/a", "not measured")
+    rows = [r for r in t3.values() if isinstance(r, dict) and r.get("acc_fp16") is not None and r.get("acc_fp32") is not None]
+    drop = max((r["acc_fp32"] - r["acc_fp16"] for r in rows), default=None)
+    add("fp16 costs (almost) no accuracy", "at most 0.6 points", "n/a" if drop is None else f"largest drop {drop:.2f} points",
+        _verdict(None if drop is None else -drop, -0.5, -2.0))
+    sparse, dense = t3.get("student_small_sparse", {}), t3.get("student_small", {})
+    if sparse.get("acc_sparse") is not None and dense.get("acc_fp32") is not None:
+        d = sparse["acc_sparse"] - dense["acc_fp32"]
+        add("the sparse small student keeps the accuracy", "86.05 vs 86.05", f"{_num(sparse['acc_sparse'])} vs {_num(dense['acc_fp32'])}",
+            _verdict(d, -0.5, -2.0))
+    else:
+        add("the sparse small student keeps the accuracy", "86.05 vs 86.05", "n/a", "not measured")
+    return out
+
+
+def claims_table(res: dict) -> str:
+    """The claims as a Markdown table."""
+    return markdown_table(["claim of the poster", "poster", "ours", "verdict"],
+                          [[c["claim"], c["poster"], c["ours"], c["verdict"]] for c in claims(res)])
+
+
+SECTIONS = {"table1": table1, "table2": table2, "table3": table3, "claims": claims_table}
+
+
+def update_readme(path: Path, res: dict) -> None:
+    """Rewrite every ``<!-- BEGIN results:NAME -->`` ... ``<!-- END results:NAME -->`` block of ``path``."""
+    text = Path(path).read_text()
+    for name, make in SECTIONS.items():
+        pattern = re.compile(rf"(<!-- BEGIN results:{name} -->\n).*?(<!-- END results:{name} -->)", re.S)
+        if not pattern.search(text):
+            raise ValueError(f"{path}: no results:{name} markers")
+        table = make(res)
+        text = pattern.sub(lambda m: m[1] + table + "\n" + m[2], text)
+    tmp = Path(path).with_suffix(".md.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
