@@ -1,0 +1,426 @@
+"""Knowledge distillation (Hinton et al. 2015), as the poster uses it to train compact students.
+
+The teacher's logits z are softened with a temperature T,
+``q_i = exp(z_i / T) / sum_j exp(z_j / T)``: at T = 1 this is the ordinary
+softmax, larger T spreads probability onto the classes the teacher finds
+*similar* to the right one ("dark knowledge"). The student learns from
+
+    L = alpha * [T^2] * KL(q_teacher || q_student) + (1 - alpha) * CE(student, labels)
+
+with the poster's alpha = 0.5. Two details matter and both are options here so
+the notebook can show them:
+
+* ``T^2``: the soft term's gradient w.r.t. the student's logits is
+  ``(q_student - q_teacher) / T`` per sample, and for large T
+  ``q_student - q_teacher`` itself shrinks like ``1/T``; so the gradient shrinks
+  like ``1/T^2`` and the soft term fades out of the mix as T grows. Multiplying
+  by ``T^2`` keeps its scale (``t2_scaling=True``, the default).
+* ``reduction="batchmean"``: ``F.kl_div(..., reduction="mean")`` divides by
+  batch x classes, not by the batch, so it silently shrinks the soft term by the
+  number of classes (20 here). ``"batchmean"`` is the KL divergence per sample,
+  the quantity the formula means.
+
+The teacher can see the student's training clips in two ways (``KDCriterion``):
+"online" runs the frozen teacher on the same augmented batch the student sees
+(matched views, one extra teacher forward pass per sample per epoch); "cached"
+computes the teacher's logits once on the un-augmented training clips and looks
+them up (``WithTeacherLogits``; cheaper, but under augmentation the student's
+view and the teacher's no longer match). ``teacher_mode_costs`` measures both.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import math
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Callable, NamedTuple, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.utils.data import DataLoader, Dataset
+
+from . import modelcache, train
+
+TEACHER_MODES = ("online", "cached")
+
+
+def softened_softmax(logits: Tensor, T: float) -> Tensor:
+    """The softmax of ``logits / T`` over the last dimension (T > 0).
+
+    ``torch.softmax`` subtracts the row maximum before exponentiating, so large
+    logits or a small T do not overflow.
+    """
+    _check_temperature(T)
+    return torch.softmax(logits / T, dim=-1)
+
+
+class KDTerms(NamedTuple):
+    """The two parts of the distillation loss, before they are mixed by alpha."""
+
+    soft: Tensor  #: (T^2 if t2_scaling) * KL(teacher_T || student_T), mean over the batch
+    hard: Tensor  #: cross-entropy of the student's (unsoftened) logits with the labels
+
+
+def kd_terms(
+    student_logits: Tensor,
+    teacher_logits: Tensor,
+    labels: Tensor,
+    T: float,
+    t2_scaling: bool = True,
+) -> KDTerms:
+    """The soft (teacher) and hard (label) terms of the KD loss, separately, for plotting.
+
+    The soft term is ``KL(q_teacher || q_student)`` at temperature T, summed over
+    classes and averaged over the batch (``reduction="batchmean"``), times T^2
+    when ``t2_scaling``. The teacher's logits are treated as constants.
+    """
+    _check_temperature(T)
+    if student_logits.shape != teacher_logits.shape:
+        raise ValueError(
+            f"student logits {tuple(student_logits.shape)} and teacher logits "
+            f"{tuple(teacher_logits.shape)} must have the same shape"
+        )
+    log_student = F.log_softmax(student_logits / T, dim=-1)
+    log_teacher = F.log_softmax(teacher_logits.detach() / T, dim=-1)
+    soft = F.kl_div(log_student, log_teacher, reduction="batchmean", log_target=True)
+    if t2_scaling:
+        soft = soft * T**2
+    hard = F.cross_entropy(student_logits, labels)
+    return KDTerms(soft=soft, hard=hard)
+
+
+def kd_loss(
+    student_logits: Tensor,
+    teacher_logits: Tensor,
+    labels: Tensor,
+    T: float,
+    alpha: float,
+    t2_scaling: bool = True,
+) -> Tensor:
+    """``alpha * soft + (1 - alpha) * hard`` (see ``kd_terms``); alpha = 0 is plain cross-entropy.
+
+    Example of the "mean" trap (20 classes): ``F.kl_div(log_q_s, log_q_t,
+    reduction="mean", log_target=True)`` equals the ``"batchmean"`` value used
+    here divided by 20, because "mean" averages over batch x classes.
+    """
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+    terms = kd_terms(student_logits, teacher_logits, labels, T, t2_scaling)
+    return alpha * terms.soft + (1.0 - alpha) * terms.hard
+
+
+def soft_gradient_norms(
+    student_logits: Tensor, teacher_logits: Tensor, temperatures: Sequence[float], t2_scaling: bool
+) -> list[float]:
+    """Norm of the soft term's gradient w.r.t. the student's logits, for each T.
+
+    With ``t2_scaling`` it stays about level as T grows; without, it falls
+    like 1/T^2 (the reason for the T^2 factor, shown in notebook 06).
+    """
+    labels = teacher_logits.argmax(dim=-1)  # the hard term is not part of the soft gradient
+    norms = []
+    for T in temperatures:
+        student = student_logits.detach().clone().requires_grad_(True)
+        (gradient,) = torch.autograd.grad(kd_terms(student, teacher_logits, labels, T, t2_scaling).soft, student)
+        norms.append(gradient.norm().item())
+    return norms
+
+
+def _check_temperature(T: float) -> None:
+    if not T > 0:
+        raise ValueError(f"the temperature T must be positive, got {T}")
+
+
+class WithTeacherLogits(Dataset):
+    """A dataset whose items ``(clip, label)`` become ``(clip, (label, teacher_logits))``.
+
+    For the "cached" teacher mode: ``logits[i]`` must be the teacher's output for
+    item i of the same dataset (same root, split and order; compute them with
+    ``teacher_logits`` on the un-augmented version). The default DataLoader
+    collates the pair into ``[labels, logits]``.
+    """
+
+    def __init__(self, dataset: Dataset, logits: Tensor):
+        logits = torch.as_tensor(logits, dtype=torch.float32)
+        if logits.ndim != 2 or len(logits) != len(dataset):
+            raise ValueError(
+                f"teacher logits {tuple(logits.shape)} do not match the dataset: need "
+                f"({len(dataset)}, classes), one row per item"
+            )
+        self.dataset = dataset
+        self.logits = logits
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int):
+        clip, label = self.dataset[index]
+        return clip, (label, self.logits[index])
+
+
+class KDCriterion:
+    """The trainer's ``criterion(logits, target, inputs) -> loss`` for distillation.
+
+    mode "online": the frozen teacher (eval mode, no gradients) runs on the
+    same (augmented) ``inputs`` the student sees; ``target`` is the labels or a
+    tuple/list whose first element is the labels. mode "cached": ``target`` is
+    ``(labels, teacher_logits)`` from a ``WithTeacherLogits`` dataset, no teacher
+    forward pass at all. The teacher is put in eval mode (and moved to the
+    inputs' device) in place; it runs under ``torch.no_grad``, so it never learns.
+    """
+
+    def __init__(
+        self,
+        T: float,
+        alpha: float = 0.5,
+        t2_scaling: bool = True,
+        mode: str = "online",
+        teacher: nn.Module | None = None,
+    ):
+        if mode not in TEACHER_MODES:
+            raise ValueError(f"teacher mode must be one of {TEACHER_MODES}, got {mode!r}")
+        if mode == "online" and teacher is None:
+            raise ValueError('teacher mode "online" needs the teacher model')
+        _check_temperature(T)
+        if not 0.0 <= alpha <= 1.0:
+            raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+        self.T, self.alpha, self.t2_scaling, self.mode = T, alpha, t2_scaling, mode
+        self.teacher = teacher
+
+    def terms(self, student_logits: Tensor, target, inputs: Tensor) -> KDTerms:
+        """The soft and hard terms on this batch (for logging and plots)."""
+        labels, teacher_logits = self._labels_and_teacher_logits(target, inputs)
+        return kd_terms(student_logits, teacher_logits.to(student_logits.device), labels, self.T, self.t2_scaling)
+
+    def __call__(self, student_logits: Tensor, target, inputs: Tensor) -> Tensor:
+        terms = self.terms(student_logits, target, inputs)
+        return self.alpha * terms.soft + (1.0 - self.alpha) * terms.hard
+
+    def _labels_and_teacher_logits(self, target, inputs: Tensor) -> tuple[Tensor, Tensor]:
+        if self.mode == "cached":
+            if not isinstance(target, (tuple, list)) or len(target) != 2:
+                raise ValueError(
+                    'teacher mode "cached" needs targets (labels, teacher_logits): wrap the '
+                    "dataset in distill.WithTeacherLogits"
+                )
+            return target[0], target[1]
+        labels = target[0] if isinstance(target, (tuple, list)) else target
+        self.teacher.eval()  # whatever happened to it since, the teacher never trains here
+        if next(self.teacher.parameters()).device != inputs.device:
+            self.teacher.to(inputs.device)
+        with torch.no_grad():
+            return labels, self.teacher(inputs)
+
+
+def teacher_logits(teacher: nn.Module, dataset: Dataset, batch_size: int = 64) -> Tensor:
+    """The teacher's logits (N, classes) for every item of ``dataset``, in order, on CPU.
+
+    Run it on the un-augmented training clips for the "cached" mode. The
+    teacher runs in eval mode on whatever device its parameters are on.
+    """
+    logits, _ = train.predict(teacher, dataset, batch_size=batch_size, progress=True)
+    return logits
+
+
+def weights_hash(model: nn.Module) -> str:
+    """16 hex digits of the SHA-256 of a model's state (names, dtypes, shapes and bytes).
+
+    It identifies a teacher exactly, however it was trained or loaded, so a
+    student distilled from another teacher gets another cache key.
+    """
+    digest = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        tensor = tensor.detach().cpu().contiguous()
+        digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def distillation_key(teacher: nn.Module, T: float, alpha: float, t2_scaling: bool, teacher_mode: str) -> dict:
+    """The ``extra_key`` of a distilled student: which teacher and which KD settings."""
+    return {"distillation": {
+        "teacher": type(teacher).__name__, "teacher_weights": weights_hash(teacher),
+        "T": T, "alpha": alpha, "t2_scaling": t2_scaling, "teacher_mode": teacher_mode,
+    }}
+
+
+def train_student(
+    kind: str,
+    preset: str,
+    train_set: Dataset,
+    val_set: Dataset | None,
+    config: train.TrainConfig,
+    *,
+    data_key,
+    teacher: nn.Module | None = None,
+    T: float = 4.0,
+    alpha: float = 0.5,
+    t2_scaling: bool = True,
+    teacher_mode: str = "online",
+    plain_train_set: Dataset | None = None,
+    seed: int | None = None,
+    cache_dir=None,
+    progress: bool = True,
+) -> tuple[nn.Module, train.History]:
+    """A student trained (or loaded from the model cache) with labels only or with the teacher.
+
+    Without ``teacher`` it is the plain model of ``kind`` trained on the labels
+    (the same cache entry as any other labels-only run of the same settings).
+    With one, the loss is ``kd_loss`` through the team trainer; the cache key
+    adds the teacher's weights hash, T, alpha, t2_scaling and the mode.
+    ``teacher_mode="cached"`` needs ``plain_train_set``, the training clips
+    without augmentation, in the same order as ``train_set``; their logits are
+    computed only when the student is not cached yet. ``seed`` overrides
+    ``config.seed`` (for runs over several seeds).
+    """
+    if seed is not None:
+        config = dataclasses.replace(config, seed=seed)
+    common = dict(data_key=data_key, cache_dir=cache_dir, progress=progress)
+    if teacher is None:
+        return modelcache.load_or_train(kind, preset, train_set, val_set, config, **common)
+    if teacher_mode not in TEACHER_MODES:
+        raise ValueError(f"teacher mode must be one of {TEACHER_MODES}, got {teacher_mode!r}")
+    extra_key = distillation_key(teacher, T, alpha, t2_scaling, teacher_mode)
+    if teacher_mode == "cached":
+        if plain_train_set is None:
+            raise ValueError('teacher mode "cached" needs plain_train_set (the training clips without augmentation)')
+        key = modelcache.model_key(kind, preset, config, data_key=data_key, extra_key=extra_key)
+        if not (modelcache.cache_folder(key, cache_dir) / "key.json").exists():
+            train_set = WithTeacherLogits(train_set, teacher_logits(teacher, plain_train_set, config.eval_batch_size))
+    criterion = KDCriterion(T, alpha, t2_scaling, teacher_mode, teacher if teacher_mode == "online" else None)
+    return modelcache.load_or_train(kind, preset, train_set, val_set, config, criterion=criterion,
+                                    extra_key=extra_key, **common)
+
+
+def choose_temperature(
+    kind: str,
+    preset: str,
+    train_set: Dataset,
+    val_set: Dataset,
+    config: train.TrainConfig,
+    *,
+    data_key,
+    teacher: nn.Module,
+    temperatures: Sequence[float] = (1.0, 2.0, 4.0, 8.0),
+    **distill_options,
+) -> tuple[float, dict[float, float]]:
+    """The T whose distilled student scores best on the VALIDATION set, and every T's accuracy.
+
+    One student per T (through ``train_student``, so each is cached); the test
+    set never enters the choice. Ties go to the earlier T in ``temperatures``.
+    ``distill_options`` are ``train_student``'s (alpha, t2_scaling, teacher_mode, ...).
+    """
+    if val_set is None or len(val_set) == 0:
+        raise ValueError("choose_temperature needs a validation set: T must never be chosen on test")
+    accuracy = {}
+    for T in temperatures:
+        student, _ = train_student(kind, preset, train_set, val_set, config, data_key=data_key,
+                                   teacher=teacher, T=T, **distill_options)
+        accuracy[T] = train.evaluate(student, val_set, config.eval_batch_size)["accuracy"]
+    best = max(temperatures, key=lambda T: (accuracy[T], -temperatures.index(T)))
+    return best, accuracy
+
+
+@dataclass(frozen=True)
+class ModeCost:
+    """What one teacher mode costs during student training, per epoch and once."""
+
+    mode: str
+    seconds_per_epoch: float  #: student training steps incl. data loading and any teacher pass
+    teacher_forwards_per_epoch: int  #: clips the teacher runs on, every epoch
+    one_time_seconds: float  #: before training: the cached mode's pass over the clean clips
+    one_time_teacher_forwards: int
+
+
+def teacher_mode_costs(
+    teacher: nn.Module,
+    student: nn.Module,
+    train_set: Dataset,
+    plain_train_set: Dataset,
+    batch_size: int = 32,
+    batches: int = 4,
+    T: float = 4.0,
+    alpha: float = 0.5,
+) -> list[ModeCost]:
+    """Measure the "online" and "cached" teacher modes on a few real training steps.
+
+    ``train_set`` is the augmented training set the student learns from,
+    ``plain_train_set`` the same clips without augmentation (what the cached
+    logits are computed on). Each mode runs ``batches`` timed Adam steps (after
+    one untimed warm-up step) on a copy of ``student``; the median step time is
+    scaled to a full epoch, and so is the cached mode's one-time teacher pass.
+    The steps are written out here rather than taken from ``train.fit`` so that
+    validation and checkpointing do not blur the difference being measured.
+    """
+    if len(train_set) != len(plain_train_set):
+        raise ValueError(
+            f"the augmented ({len(train_set)}) and plain ({len(plain_train_set)}) training sets "
+            "must hold the same clips"
+        )
+    steps_per_epoch = math.ceil(len(train_set) / batch_size)
+    plain_loader = DataLoader(plain_train_set, batch_size=batch_size, shuffle=False)
+    teacher_pass = _median_seconds(lambda batch: _teacher_forward(teacher, batch), plain_loader, batches)
+    # the cached step only looks the logits up, so their values do not matter for its timing
+    num_classes = _teacher_forward(teacher, next(iter(plain_loader))).shape[1]
+    placeholder_logits = torch.zeros(len(train_set), num_classes)
+    costs = []
+    for mode, dataset, criterion in (
+        ("online", train_set, KDCriterion(T, alpha, mode="online", teacher=teacher)),
+        ("cached", WithTeacherLogits(train_set, placeholder_logits), KDCriterion(T, alpha, mode="cached")),
+    ):
+        loader = DataLoader(dataset, batch_size=batch_size, shuffle=False)
+        step = _training_step(copy.deepcopy(student), criterion)
+        seconds = _median_seconds(step, loader, batches) * steps_per_epoch
+        online = mode == "online"
+        costs.append(ModeCost(
+            mode=mode,
+            seconds_per_epoch=seconds,
+            teacher_forwards_per_epoch=len(train_set) if online else 0,
+            one_time_seconds=0.0 if online else teacher_pass * steps_per_epoch,
+            one_time_teacher_forwards=0 if online else len(train_set),
+        ))
+    return costs
+
+
+def _teacher_forward(teacher: nn.Module, batch) -> Tensor:
+    clips, _ = batch
+    teacher.eval()
+    with torch.no_grad():
+        return teacher(clips.to(next(teacher.parameters()).device))
+
+
+def _training_step(model: nn.Module, criterion: Callable) -> Callable:
+    """One Adam step of ``model`` on a batch, with ``criterion(logits, target, inputs)``."""
+    device = next(model.parameters()).device
+    optimizer = torch.optim.Adam(model.parameters())
+    model.train()
+
+    def step(batch) -> None:
+        clips, target = batch
+        clips = clips.to(device)
+        target = [t.to(device) for t in target] if isinstance(target, (tuple, list)) else target.to(device)
+        loss = criterion(model(clips), target, clips)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    return step
+
+
+def _median_seconds(work: Callable, loader: DataLoader, batches: int) -> float:
+    """Median wall time of loading a batch and running ``work`` on it, after one warm-up batch."""
+    timings = []
+    iterator = iter(loader)
+    for index in range(min(batches + 1, len(loader))):
+        start = time.perf_counter()
+        work(next(iterator))
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        if index > 0 or len(loader) == 1:  # the first batch pays for warm-up unless it is all there is
+            timings.append(time.perf_counter() - start)
+    return statistics.median(timings)
