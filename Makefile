@@ -27,5 +27,8 @@ test: $(STAMP)
 exercises: $(STAMP)
 	$(PY) -m gesturelib.exercises build
 
+browser-test: $(STAMP)
+	tools/browser_test.sh
+
 clean:
 	rm -rf data/quick results/results_quick.json .pytest_cache
