@@ -1,0 +1,156 @@
+"""Gesture clips as a torch Dataset, their augmentation, and a reproducible loader.
+
+:class:`GestureClips` reads one split of the clip cache (preparing it on first
+use) and yields ``(clip, label)`` with the clip as float32 in [0, 1], shape
+``(2 [body, hand], 2 [gray, depth], T, H, W)``.
+
+:func:`augmentation` is the poster's rotation, translation and zoom, built on
+``torchvision.transforms.v2.RandomAffine``. A v2 transform draws its random
+parameters once per call, and a ``tv_tensors.Video`` of shape (T, C, H, W) is
+one call, so every frame and both channels of a stream move together: the
+augmentation changes where the gesture sits in the crop, never the motion
+itself. The body and hand streams get independent draws, because they are
+separate crops whose framing varies independently (the hand box follows the
+hand, the body box the hips). Applied in ``__getitem__``, each clip of a batch
+gets its own draw.
+
+:func:`make_loader` makes batches *and* augmentations a function of its seed.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from typing import Callable, Iterator
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+from torchvision import tv_tensors
+from torchvision.transforms import v2
+
+from . import chalearn, clipcache, clips
+
+
+class GestureClips(Dataset):
+    """One split of a dataset folder's gesture clips, torchvision style.
+
+    ``root`` is the dataset folder (embedded or real ChaLearn), ``split`` one
+    of its splits (``train``, ``validation``, ``test``). Items are
+    ``(float32 clip (2, 2, T, H, W) in [0, 1], int label 0..19)``, the clip
+    passed through ``transform`` when given. Attributes: ``labels``, ``users``
+    (int64 tensors), ``sequences`` (names), ``starts``/``ends`` (gesture
+    frames), ``classes`` (gesture names, index = label), ``settings``.
+    """
+
+    def __init__(self, root: str | os.PathLike, split: str, preset: str = "course",
+                 transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                 cache_dir: str | os.PathLike | None = None):
+        self.root = root
+        self.split = split
+        self.settings = clips.settings_for(preset)
+        self.transform = transform
+        stored = clipcache.load_split(root, split, self.settings, cache_dir)
+        self.clips: torch.Tensor = stored["clips"]
+        self.labels: torch.Tensor = stored["labels"]
+        self.users: torch.Tensor = stored["users"]
+        self.sequences: list[str] = stored["sequences"]
+        self.starts: torch.Tensor = stored["starts"]
+        self.ends: torch.Tensor = stored["ends"]
+        self.mirrored: torch.Tensor = stored["mirrored"]
+        self.classes: list[str] = list(chalearn.GESTURES)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        clip = self.clips[index].float().div_(255)
+        if self.transform is not None:
+            clip = self.transform(clip)
+        return clip, int(self.labels[index])
+
+    def __repr__(self) -> str:
+        return (f"GestureClips(root={str(self.root)!r}, split={self.split!r}, "
+                f"preset={self.settings.name!r}, clips={len(self)})")
+
+
+class ClipAugmentation(torch.nn.Module):
+    """Random rotation, translation and zoom of a clip: one draw per stream, shared by
+    all its frames and both channels. Takes and returns (2, 2, T, H, W) tensors."""
+
+    def __init__(self, rotation: float, translation: float, zoom: tuple[float, float]):
+        super().__init__()
+        self.affine = v2.RandomAffine(degrees=rotation, translate=(translation, translation), scale=zoom,
+                                      interpolation=v2.InterpolationMode.BILINEAR, fill=0)
+
+    def forward(self, clip: torch.Tensor) -> torch.Tensor:
+        streams = []
+        for stream in clip:  # (C, T, H, W) -> a (T, C, H, W) video: one parameter draw
+            video = tv_tensors.Video(stream.transpose(0, 1))
+            streams.append(self.affine(video).as_subclass(torch.Tensor).transpose(0, 1))
+        return torch.stack(streams)
+
+
+def augmentation(preset: str = "course", rotation: float = 10.0, translation: float = 0.1,
+                 zoom: tuple[float, float] = (0.9, 1.1)) -> ClipAugmentation:
+    """The poster's augmentation (rotation, translation, zoom) for clips of ``preset``.
+
+    ``rotation``: maximum angle in degrees (uniform in +-rotation);
+    ``translation``: maximum shift as a fraction of the crop side;
+    ``zoom``: range of the scale factor. The poster gives no magnitudes: these
+    are mild values that keep the hand inside its crop. They are fractions of
+    the crop, so both presets use the same ones.
+    """
+    clips.settings_for(preset)  # unknown preset names fail here, not at the first batch
+    return ClipAugmentation(rotation, translation, zoom)
+
+
+class SeededLoader(DataLoader):
+    """A DataLoader whose batches and augmentations depend only on its generator's seed.
+
+    With worker processes, PyTorch seeds worker ``i``'s torch RNG with
+    ``base_seed + i``, where ``base_seed`` is drawn from the loader's generator
+    at each epoch; :func:`_seed_worker` derives NumPy's and Python's seeds
+    from it. So the same seed and the same ``num_workers`` give the same
+    augmentations (a different worker count deals items to other workers).
+    Without workers, ``__getitem__`` runs in this process, where training code
+    also draws from torch's global RNG (dropout): the loader then keeps a
+    private RNG state of its own, seeded from its generator at each epoch and
+    swapped in only while a batch is fetched.
+    """
+
+    def __iter__(self) -> Iterator:
+        if self.num_workers > 0:
+            yield from super().__iter__()
+            return
+        epoch_seed = int(torch.randint(2**62, (), generator=self.generator))
+        private = torch.Generator().manual_seed(epoch_seed).get_state()
+        batches = super().__iter__()
+        while True:
+            outer = torch.get_rng_state()
+            torch.set_rng_state(private)
+            try:
+                batch = next(batches)
+            except StopIteration:
+                return
+            finally:
+                private = torch.get_rng_state()
+                torch.set_rng_state(outer)
+            yield batch
+
+
+def _seed_worker(worker_id: int) -> None:
+    """NumPy and Python seeds of a worker, from the torch seed PyTorch gave it."""
+    seed = torch.initial_seed() % 2**32
+    np.random.seed(seed)
+    random.seed(seed)
+
+
+def make_loader(dataset: Dataset, batch_size: int, shuffle: bool, seed: int = 0,
+                num_workers: int = 0, **kwargs) -> SeededLoader:
+    """A :class:`SeededLoader`: same seed -> same batches, in the same order, with the
+    same augmentations. Extra keyword arguments go to ``DataLoader``."""
+    generator = torch.Generator().manual_seed(seed)
+    return SeededLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator,
+                        num_workers=num_workers, worker_init_fn=_seed_worker if num_workers else None,
+                        **kwargs)

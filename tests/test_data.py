@@ -1,0 +1,92 @@
+"""GestureClips items, the clip augmentation and the seeded loader."""
+
+import pytest
+import torch
+
+from gesturelib import chalearn, data
+from test_clipcache import write_dataset  # the tiny dataset in the real format
+
+
+@pytest.fixture(scope="module")
+def cached(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    dataset = write_dataset(root / "tiny")
+    with pytest.warns(UserWarning, match="skipped"):  # the tiny dataset has a corrupt sequence
+        data.GestureClips(dataset, "train", cache_dir=root / "cache")
+    return dataset, root / "cache"
+
+
+def still_clip(seed=0):
+    """A clip whose frames are all the same picture, the same in both channels of a stream."""
+    picture = torch.rand(2, 1, 1, 32, 32, generator=torch.Generator().manual_seed(seed))
+    return picture.expand(2, 2, 16, 32, 32).clone()
+
+
+def test_items_have_the_contract_shape_dtype_and_range(cached):
+    dataset, cache = cached
+    train = data.GestureClips(dataset, "train", cache_dir=cache)
+    assert len(train) == 4 and train.labels.tolist() == [2, 10, 2, 10]
+    assert train.users.tolist() == [1, 1, 2, 2] and train.sequences[0] == "Sample0001"
+    assert train.classes == list(chalearn.GESTURES) and train.classes[train.labels[1]] == "ok"
+    clip, label = train[1]
+    assert clip.dtype == torch.float32 and clip.shape == (2, 2, 16, 32, 32)
+    assert 0.0 <= clip.min() and clip.max() <= 1.0 and clip.max() > 0.5
+    assert isinstance(label, int) and label == 10
+    assert torch.equal(clip, train.clips[1].float() / 255)
+
+
+def test_augmentation_moves_all_frames_and_channels_of_a_stream_together():
+    torch.manual_seed(0)
+    augmented = data.augmentation("course")(still_clip())
+    assert augmented.shape == (2, 2, 16, 32, 32)
+    for stream in augmented:
+        assert torch.equal(stream, stream[:1, :1].expand_as(stream))  # every frame, both channels alike
+    assert not torch.allclose(augmented, still_clip())  # and it did move something
+    body_draw = augmented[0, 0, 0] - still_clip()[0, 0, 0]
+    hand_draw = augmented[1, 0, 0] - still_clip()[1, 0, 0]
+    assert not torch.allclose(body_draw, hand_draw)  # independent draws per stream
+
+
+def test_augmentation_differs_between_clips_of_a_batch(cached):
+    dataset, cache = cached
+    train = data.GestureClips(dataset, "train", cache_dir=cache, transform=data.augmentation("course"))
+    train.clips = torch.stack([train.clips[0]] * 4)  # four copies of one clip
+    clips, _ = next(iter(data.make_loader(train, batch_size=4, shuffle=False, seed=0)))
+    for i in range(1, 4):
+        assert not torch.allclose(clips[0], clips[i])
+
+
+def test_same_seed_gives_same_batches_and_augmentations(cached):
+    dataset, cache = cached
+    train = data.GestureClips(dataset, "train", cache_dir=cache, transform=data.augmentation("course"))
+
+    def epochs(seed, num_workers=0):
+        loader = data.make_loader(train, batch_size=2, shuffle=True, seed=seed, num_workers=num_workers)
+        batches = []
+        for _ in range(2):
+            for clips, labels in loader:
+                torch.rand(3)  # the training loop drawing from the global RNG (dropout...)
+                batches.append((clips, labels))
+        return batches
+
+    def same(one, two):
+        return all(torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) for a, b in zip(one, two))
+
+    first = epochs(seed=1)
+    assert same(first, epochs(seed=1))
+    assert not same(first, epochs(seed=2))
+    assert not torch.equal(first[0][0], first[2][0])  # a new epoch draws new augmentations
+    state = torch.get_rng_state()
+    for _ in data.make_loader(train, batch_size=2, shuffle=True, seed=1):
+        pass
+    assert torch.equal(state, torch.get_rng_state())  # the loader leaves the global RNG alone
+    with_workers = epochs(seed=1, num_workers=2)
+    assert same(with_workers, epochs(seed=1, num_workers=2))
+
+
+def test_unknown_preset_and_split_are_clear_errors(cached):
+    dataset, cache = cached
+    with pytest.raises(ValueError, match="unknown clip preset"):
+        data.augmentation("huge")
+    with pytest.raises(ValueError, match="no sequences in split"):
+        data.GestureClips(dataset, "holdout", cache_dir=cache)
