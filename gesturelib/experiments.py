@@ -1,0 +1,144 @@
+"""The chapters' shared recipes: which data, which training settings, which seeds.
+
+Every chapter from 03 on trains through these functions, so the teacher that
+chapter 03 trains is the very one chapters 05, 06 and 08 load from the model
+cache, and a notebook run on its own trains exactly what it would have reused.
+Quick mode (``GESTURELIB_QUICK=1``) swaps in a budget that runs in seconds;
+the full budget is sized for the time limits of the chapters on a 2-core CPU.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from . import chalearn, clipcache, clips, config, data, distill, modelcache, synth, train
+
+#: The input / model preset of the chapters: CPU-sized (see ``models`` for ``paper``).
+PRESET = "course"
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How much training a chapter can afford (epochs per kind, seeds, temperatures)."""
+
+    epochs: dict[str, int]
+    seeds: tuple[int, ...]
+    temperatures: tuple[float, ...]
+    grid_alphas: tuple[float, ...]
+    grid_temperatures: tuple[float, ...]
+    grid_epochs: int
+    finetune_epochs: int
+
+
+FULL = Budget(
+    epochs={"cnn3d": 14, "lstm": 14, "joint": 14, "student_medium": 14, "student_small": 14},
+    seeds=(0, 1, 2),
+    temperatures=(2.0, 4.0, 8.0),
+    grid_alphas=(0.25, 0.5, 0.75),
+    grid_temperatures=(2.0, 4.0, 8.0),
+    grid_epochs=6,
+    finetune_epochs=2,
+)
+QUICK = Budget(
+    epochs={kind: 2 for kind in FULL.epochs},
+    seeds=(0, 1),
+    temperatures=(2.0, 4.0),
+    grid_alphas=(0.5,),
+    grid_temperatures=(2.0, 4.0),
+    grid_epochs=1,
+    finetune_epochs=1,
+)
+
+
+def budget() -> Budget:
+    """The budget of the current mode."""
+    return QUICK if config.quick_mode() else FULL
+
+
+@dataclass(frozen=True)
+class Splits:
+    """The user-disjoint splits as Datasets; ``train`` is augmented, ``train_plain`` is not."""
+
+    train: data.GestureClips
+    train_plain: data.GestureClips
+    validation: data.GestureClips
+    test: data.GestureClips
+    key: dict
+
+
+@lru_cache(maxsize=4)
+def _splits(dataset_dir: str, preset: str) -> Splits:
+    folder = Path(dataset_dir)
+    clipcache.prepare(folder, preset)
+    augmentation = data.augmentation(preset)
+    train_set = data.GestureClips(folder, "train", preset, transform=augmentation)
+    key = {
+        "dataset": folder.resolve().name,
+        "clips": clipcache.cache_key(chalearn.dataset_index(folder), clips.settings_for(preset)),
+        "augmentation": repr(augmentation),
+    }
+    return Splits(
+        train=train_set,
+        train_plain=data.GestureClips(folder, "train", preset),
+        validation=data.GestureClips(folder, "validation", preset),
+        test=data.GestureClips(folder, "test", preset),
+        key=key,
+    )
+
+
+def splits(dataset_dir: str | Path | None = None, preset: str = PRESET) -> Splits:
+    """The chapters' data: the embedded dataset (generated on first use) unless a folder is given."""
+    return _splits(str(dataset_dir or synth.ensure_dataset()), preset)
+
+
+def train_config(kind: str, seed: int = 0, optimizer: str = "adam", epochs: int | None = None) -> train.TrainConfig:
+    """The training settings of ``kind`` under the current budget."""
+    lr = 2e-3 if optimizer == "adam" else 0.05
+    return train.TrainConfig(
+        epochs=epochs or budget().epochs[kind], optimizer=optimizer, lr=lr, seed=seed,
+        grad_clip=5.0 if kind != "cnn3d" else None,
+    )
+
+
+def trained(kind: str, seed: int = 0, optimizer: str = "adam", data_splits: Splits | None = None,
+            progress: bool = True) -> tuple[nn.Module, train.History]:
+    """``kind`` trained on the labels (loaded from the model cache when another chapter trained it)."""
+    s = data_splits or splits()
+    return modelcache.load_or_train(kind, PRESET, s.train, s.validation, train_config(kind, seed, optimizer),
+                                    data_key=s.key, progress=progress)
+
+
+def teacher(data_splits: Splits | None = None) -> nn.Module:
+    """The poster's teacher: the 3D-CNN baseline trained on the labels."""
+    return trained("cnn3d", data_splits=data_splits)[0]
+
+
+def student(kind: str, seed: int = 0, with_teacher: bool = True, T: float = 4.0, alpha: float = 0.5,
+            t2_scaling: bool = True, epochs: int | None = None, data_splits: Splits | None = None,
+            progress: bool = True) -> tuple[nn.Module, train.History]:
+    """A student trained with labels only, or with labels and the 3D-CNN teacher (online, augmented input)."""
+    s = data_splits or splits()
+    cfg = train_config(kind, seed, epochs=epochs)
+    return distill.train_student(
+        kind, PRESET, s.train, s.validation, cfg, data_key=s.key,
+        teacher=teacher(s) if with_teacher else None, T=T, alpha=alpha, t2_scaling=t2_scaling,
+        teacher_mode="online", progress=progress,
+    )
+
+
+def test_accuracy(model: nn.Module, data_splits: Splits | None = None) -> float:
+    """Accuracy in percent on the user-disjoint test split."""
+    s = data_splits or splits()
+    with torch.inference_mode():
+        return 100.0 * train.evaluate(model, s.test)["accuracy"]
+
+
+def with_epochs(config_: train.TrainConfig, epochs: int) -> train.TrainConfig:
+    """The same settings for a different number of epochs (for short fine-tunes and grids)."""
+    return dataclasses.replace(config_, epochs=epochs)
