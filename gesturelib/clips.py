@@ -85,10 +85,13 @@ class ClipSettings:
     torso and arms."""
     hand_side: float = 0.5
     """Side of the hand square, in units of the person height h."""
-    hand_smoothing: int = 5
+    hand_smoothing: int = 1
     """Window (frames, odd) of the centred moving average applied to the hand
-    position before centring the hand crop on it: removes skeleton jitter so the
-    crop does not shake; 1 disables it."""
+    position before centring the hand crop on it; 1 disables it. Smoothing
+    steadies the crop against skeleton jitter but trails fast flicks: with 5
+    frames the hand joint left its crop in 1.3 % of the embedded clips' frames
+    (up to 1.2 half-sides off centre for vattene, vieniqui, sonostufo), with 1
+    in none, so the default follows the hand frame by frame."""
     depth_percentiles: tuple[float, float] = (1.0, 99.0)
     """Percentiles of the user's depth over the clip (both crops, all its frames,
     measured on the resized crops) taken as nearest and farthest: robust to the
