@@ -1,0 +1,127 @@
+"""One dataset's plan (who performs which gestures in which sequence) and writing one sequence.
+
+Randomness is split into independent streams, each seeded by
+``numpy.random.default_rng([seed, stream, ...])``: the users, the plan, each
+sequence's timeline, each sequence's motion and rendering, each user's room.
+A sequence therefore comes out the same whichever process writes it and in
+whatever order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..chalearn import NUM_CLASSES, SampleWriter
+from .camera import Camera
+from .gestures import GestureProgram, distractors, programs
+from .motion import sequence_motion, skeleton_rows
+from .presets import Preset
+from .render import Scene, render_frames
+from .timeline import FPS, Timeline, plan_timeline, sample_gesture_count
+from .users import User
+
+PLAN_STREAM, TIMELINE_STREAM, SEQUENCE_STREAM, ROOM_STREAM = 2, 3, 4, 5
+#: Share of real files whose maxDepth is 4095; the others lie in 2619..3759.
+FULL_RANGE_CHANCE = 0.63
+
+
+@dataclass(frozen=True)
+class SequenceSpec:
+    """What one sequence holds: its number, performer, split and gesture schedule."""
+
+    index: int
+    user: User
+    timeline: Timeline
+
+    @property
+    def name(self) -> str:
+        return f"Sample{self.index:04d}"
+
+    @property
+    def split(self) -> str:
+        return self.user.split
+
+
+def balanced_classes(rng: np.random.Generator, counts: list[int]) -> list[list[int]]:
+    """Gesture ids for sequences of the given lengths: every class equally often (within one),
+    shuffled, never the same gesture twice in a row."""
+    total = sum(counts)
+    rounds = [rng.permutation(NUM_CLASSES) + 1 for _ in range(total // NUM_CLASSES)]
+    rounds.append(rng.choice(NUM_CLASSES, total % NUM_CLASSES, replace=False) + 1)
+    ids = rng.permutation(np.concatenate(rounds)).tolist()
+    starts = set(np.cumsum([0] + counts[:-1]).tolist())
+
+    def clash(k: int) -> bool:
+        return 0 < k < total and k not in starts and ids[k] == ids[k - 1]
+
+    for i in range(1, total):
+        if not clash(i):
+            continue
+        for j in rng.permutation(total).tolist():
+            ids[i], ids[j] = ids[j], ids[i]
+            if not any(clash(k) for k in (i, i + 1, j, j + 1)):
+                break
+            ids[i], ids[j] = ids[j], ids[i]
+    sequences, start = [], 0
+    for count in counts:
+        sequences.append(ids[start:start + count])
+        start += count
+    return sequences
+
+
+def plan_sequences(preset: Preset, users: list[User], seed: int) -> list[SequenceSpec]:
+    """Every sequence of the dataset: train first, then validation, then test (like the real numbering).
+
+    Users of a split take turns, so each performs about the same number of sequences.
+    """
+    rng = np.random.default_rng([seed, PLAN_STREAM])
+    specs, index = [], 1
+    for split, count in preset.sequences_per_split.items():
+        members = [u for u in users if u.split == split]
+        turn = rng.permutation(len(members))
+        performers = [members[turn[i % len(members)]] for i in range(count)]
+        counts = [sample_gesture_count(rng, preset.gesture_counts) for _ in range(count)]
+        for performer, classes in zip(performers, balanced_classes(rng, counts)):
+            timeline_rng = np.random.default_rng([seed, TIMELINE_STREAM, index])
+            timeline = plan_timeline(timeline_rng, classes, performer.tempo,
+                                     distractor_names=tuple(distractors()),
+                                     distractor_chance=0.1 + 0.3 * preset.difficulty,
+                                     frames_scale=preset.frames_scale)
+            specs.append(SequenceSpec(index, performer, timeline))
+            index += 1
+    return specs
+
+
+@lru_cache(maxsize=4)
+def _programs(difficulty: float) -> tuple[dict[int, GestureProgram], dict[str, GestureProgram]]:
+    return programs(closeness=difficulty), distractors()
+
+
+def sample_max_depth(rng: np.random.Generator, user: User) -> int:
+    """A maxDepth like the real files', far enough to hold the user and a wall behind."""
+    value = 4095 if rng.random() < FULL_RANGE_CHANCE else int(rng.integers(2619, 3760))
+    return int(min(4095, max(value, round((user.distance + 1.0) * 1000) + 200)))
+
+
+def write_sequence(spec: SequenceSpec, out_dir: str | Path, seed: int, preset: Preset) -> Path:
+    """Render one sequence and write ``SampleNNNN.zip`` (atomically, via :class:`SampleWriter`)."""
+    cv2.setNumThreads(1)   # the dataset is parallel over sequences already
+    rng = np.random.default_rng([seed, SEQUENCE_STREAM, spec.index])
+    room_rng = np.random.default_rng([seed, ROOM_STREAM, spec.user.user])
+    gesture_programs, distractor_programs = _programs(preset.difficulty)
+    motion = sequence_motion(spec.user, spec.timeline, gesture_programs, distractor_programs, rng,
+                             preset.difficulty)
+    camera = Camera.kinect(preset.width, preset.height)
+    skeleton = skeleton_rows(motion, camera, rng, preset.difficulty)
+    max_depth = sample_max_depth(rng, spec.user)
+    scene = Scene(spec.user, camera, spec.timeline.num_frames, max_depth, preset.difficulty, room_rng, rng)
+    path = Path(out_dir) / f"{spec.name}.zip"
+    with SampleWriter(path, preset.width, preset.height, fps=FPS, max_depth=max_depth) as writer:
+        for (colour, depth, mask), row in zip(render_frames(scene, motion), skeleton):
+            writer.add_frame(colour, depth, mask, row)
+        return writer.finish(spec.timeline.gestures)
