@@ -50,3 +50,14 @@ def test_update_readme_without_markers_names_the_file(tmp_path):
     readme.write_text("no markers")
     with pytest.raises(ValueError, match="README.md"):
         report.update_readme(readme, RESULTS)
+
+
+def test_size_accuracy_points_and_figure():
+    res = {"table3": {"student_small": {"fp32_mb": 0.09, "acc_fp32": 74.0, "fp16_mb": 0.05, "acc_fp16": 73.9,
+                                        "int8_mb": None, "acc_int8": None},
+                      "latency_ms": {"fp32": 5.0}}}
+    points = report.size_accuracy_points(res)
+    assert [(p["form"], p["mb"]) for p in points] == [("fp32", 0.09), ("fp16", 0.05)]
+    fig = report.plot_accuracy_vs_size(res)
+    assert fig.axes[0].get_xscale() == "log" and len(fig.axes[0].collections) >= 2
+    assert report.plot_accuracy_vs_size({}).axes[0].texts  # says that chapter 08 has not run
