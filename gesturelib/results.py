@@ -1,7 +1,7 @@
 """The machine-readable results file that every chapter writes and the README reads.
 
 One JSON document, ``{section: {key: value}}``: notebook 03 writes section
-``"baselines"``, notebook 06 ``"distillation"`` and so on. Writes merge into
+``"table1"``, notebook 06 ``"table2"`` and so on. Writes merge into
 what is there and replace the file atomically, so a chapter never loses what
 another one wrote and an interrupted write never leaves half a file.
 """

@@ -46,6 +46,8 @@ SERVER_STOP_TIMEOUT_S = 20
 LAB_SETTINGS = {
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings":
         '{"fetchNews": "false", "checkForUpdates": false}',
+    # JupyterLab 4 leaves off-screen cells unrendered by default, so their prompts read as empty.
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": '{"windowingMode": "none"}',
 }
 
 
