@@ -25,7 +25,11 @@ The teacher can see the student's training clips in two ways (``KDCriterion``):
 (matched views, one extra teacher forward pass per sample per epoch); "cached"
 computes the teacher's logits once on the un-augmented training clips and looks
 them up (``WithTeacherLogits``; cheaper, but under augmentation the student's
-view and the teacher's no longer match). ``teacher_mode_costs`` measures both.
+view and the teacher's no longer match). ``teacher_mode_costs`` measures what
+each costs and ``view_mismatch`` how far apart the two views' soft targets are.
+
+``seed_summary`` and ``paired_gains`` turn runs over several seeds into the
+rows of the results file's Table 2 and the per-seed effect of the teacher.
 """
 
 from __future__ import annotations
@@ -424,3 +428,101 @@ def _median_seconds(work: Callable, loader: DataLoader, batches: int) -> float:
         if index > 0 or len(loader) == 1:  # the first batch pays for warm-up unless it is all there is
             timings.append(time.perf_counter() - start)
     return statistics.median(timings)
+
+
+@dataclass(frozen=True)
+class ViewMismatch:
+    """How much the teacher's soft targets change when it sees the augmented clip instead of the clean one.
+
+    KL divergences are in nats per clip, at temperature ``T``. ``kl_clean_vs_augmented``
+    is what the "cached" mode gets wrong on every step: the targets it looks up
+    (clean clip) against the ones that match the student's input (augmented clip).
+    ``kl_same_class`` is a yardstick: the divergence between the clean targets of two
+    different clips of the same class.
+    """
+
+    T: float
+    clips: int
+    kl_clean_vs_augmented: float  #: mean KL(q_T(clean) || q_T(augmented))
+    kl_same_class: float  #: mean KL(q_T(clip) || q_T(another clip of its class)); NaN if no class has two clips
+    top_class_agreement: float  #: fraction of clips whose augmented view keeps the clean view's top class
+
+
+def view_mismatch(teacher: nn.Module, train_set: Dataset, plain_train_set: Dataset, T: float,
+                  seed: int = 0, batch_size: int = 64) -> ViewMismatch:
+    """Compare the teacher's softened outputs on augmented and clean training clips (one draw per clip).
+
+    ``train_set`` and ``plain_train_set`` hold the same clips in the same order, with and
+    without augmentation. The augmentation draws from torch's global generator; it is
+    seeded with ``seed`` here and restored afterwards, so the result is reproducible and
+    the caller's random state is untouched.
+    """
+    _check_temperature(T)
+    if len(train_set) != len(plain_train_set):
+        raise ValueError(
+            f"the augmented ({len(train_set)}) and plain ({len(plain_train_set)}) training sets "
+            "must hold the same clips"
+        )
+    with torch.random.fork_rng(devices=[]):  # even a DataLoader without shuffling draws a seed
+        torch.manual_seed(seed)
+        augmented, labels = train.predict(teacher, train_set, batch_size)
+        clean, clean_labels = train.predict(teacher, plain_train_set, batch_size)
+    if not torch.equal(labels, clean_labels):
+        raise ValueError("the augmented and plain training sets list their clips in different orders")
+    log_clean, log_augmented = F.log_softmax(clean / T, dim=-1), F.log_softmax(augmented / T, dim=-1)
+    partner = _same_class_partner(labels)
+    has_partner = partner >= 0
+    same_class = _kl_rows(log_clean[has_partner], log_clean[partner[has_partner]])
+    return ViewMismatch(
+        T=T,
+        clips=len(labels),
+        kl_clean_vs_augmented=_kl_rows(log_clean, log_augmented).mean().item(),
+        kl_same_class=same_class.mean().item() if len(same_class) else math.nan,
+        top_class_agreement=(clean.argmax(-1) == augmented.argmax(-1)).double().mean().item(),
+    )
+
+
+def _kl_rows(log_p: Tensor, log_q: Tensor) -> Tensor:
+    """KL(p || q) per row, from log-probabilities."""
+    return (log_p.exp() * (log_p - log_q)).sum(dim=-1)
+
+
+def _same_class_partner(labels: Tensor) -> Tensor:
+    """For each item, the next item of the same class (cyclically, in order), or -1 if it is alone."""
+    partner = torch.full_like(labels, -1)
+    for label in labels.unique():
+        members = (labels == label).nonzero().flatten()
+        if len(members) > 1:
+            partner[members] = members.roll(-1)
+    return partner
+
+
+def seed_summary(accuracies: Sequence[float], seeds: Sequence[int], params: int) -> dict:
+    """A Table 2 row of the results file: per-seed test accuracies (%), their mean and spread.
+
+    ``std`` is the sample standard deviation (n - 1 in the denominator), the spread
+    one more seed would be expected to show; with a single seed there is no spread
+    and it is None.
+    """
+    if len(accuracies) != len(seeds) or not accuracies:
+        raise ValueError(f"need one accuracy per seed, got {len(accuracies)} accuracies for seeds {list(seeds)}")
+    accuracies = [float(a) for a in accuracies]
+    return {
+        "accuracies": accuracies,
+        "seeds": [int(s) for s in seeds],
+        "mean": statistics.fmean(accuracies),
+        "std": statistics.stdev(accuracies) if len(accuracies) > 1 else None,
+        "params": int(params),
+    }
+
+
+def paired_gains(labels_row: dict, teacher_row: dict) -> dict[int, float]:
+    """Per seed, teacher-taught minus labels-only accuracy (points), for the seeds both rows have.
+
+    The two runs of one seed start from the same initial weights and see the same
+    batches, so their difference isolates what the teacher changed more sharply than
+    the difference of the means does.
+    """
+    labels = dict(zip(labels_row["seeds"], labels_row["accuracies"]))
+    taught = dict(zip(teacher_row["seeds"], teacher_row["accuracies"]))
+    return {seed: taught[seed] - labels[seed] for seed in labels if seed in taught}

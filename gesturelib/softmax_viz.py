@@ -4,6 +4,8 @@ Every widget callback here is a plain function of the slider values
 (``render(clip_index, T)``), so tests call it directly; the ipywidgets layer in
 ``interactive_softmax`` only wires sliders to it. Entropies are in bits
 (log base 2): a uniform distribution over the 20 gestures has log2(20) = 4.32 bits.
+``class_similarity`` and ``similarity_by_relation`` show the teacher's "dark
+knowledge" and set it beside the pairs the embedded dataset made hard on purpose.
 """
 
 from __future__ import annotations
@@ -18,7 +20,12 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from torch import Tensor
 
+from .chalearn import GESTURES
 from .distill import softened_softmax
+from .synth.gestures import CLOSE_PAIRS, SHAPE_ONLY_GROUPS, TIME_REVERSE_PAIRS
+
+#: How two gestures of the embedded dataset are related (``gesture_relation``), closest first.
+RELATIONS = ("time reverse", "same trajectory, other hand shape", "close in the real data", "unrelated")
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,52 @@ def similar_pairs(similarity: np.ndarray, class_names: Sequence[str], top: int =
     return [(class_names[i], class_names[j], float(similarity[i, j])) for i, j in zip(rows, cols)]
 
 
+def gesture_relation(a: int, b: int) -> str:
+    """How classes ``a`` and ``b`` (0-based labels) were built in the embedded dataset (see ``RELATIONS``).
+
+    The embedded dataset makes some pairs hard on purpose (``gesturelib.synth.gestures``):
+    one gesture is the other played backwards, or both share the arm's path and differ
+    only in hand shape, or they are close in the real ChaLearn data too. A teacher that
+    learned the task should find these pairs similar; on the real data only the last
+    relation means anything.
+    """
+    pair = {a + 1, b + 1}  # gesture ids are 1-based
+    if any(pair == set(p) for p in TIME_REVERSE_PAIRS):
+        return RELATIONS[0]
+    if any(pair <= set(group) for group in SHAPE_ONLY_GROUPS) and a != b:
+        return RELATIONS[1]
+    if any(pair == set(p) for p in CLOSE_PAIRS):
+        return RELATIONS[2]
+    return RELATIONS[3]
+
+
+def similar_pairs_explained(similarity: np.ndarray, class_names: Sequence[str] = GESTURES,
+                            top: int = 8) -> list[dict]:
+    """``similar_pairs`` as table rows, each with its ``gesture_relation``."""
+    index = {name: i for i, name in enumerate(class_names)}
+    return [
+        {"true class": a, "teacher also gives probability to": b, "mean probability": p,
+         "relation": gesture_relation(index[a], index[b])}
+        for a, b, p in similar_pairs(similarity, class_names, top)
+    ]
+
+
+def similarity_by_relation(similarity: np.ndarray) -> dict[str, float]:
+    """Mean off-diagonal ``class_similarity`` entry over the class pairs of each relation.
+
+    Both directions of a pair count (row a, column b and row b, column a); rows of
+    classes without clips (NaN) are left out. If the teacher learned the structure the
+    embedded dataset was built with, the related pairs get more probability than the
+    unrelated ones. A relation with no pair present gives NaN.
+    """
+    groups: dict[str, list[float]] = {relation: [] for relation in RELATIONS}
+    for a in range(len(similarity)):
+        for b in range(len(similarity)):
+            if a != b and not np.isnan(similarity[a, b]):
+                groups[gesture_relation(a, b)].append(float(similarity[a, b]))
+    return {relation: float(np.mean(values)) if values else math.nan for relation, values in groups.items()}
+
+
 def plot_softened(
     ax: Axes,
     logits: Tensor | np.ndarray,
@@ -123,6 +176,31 @@ def plot_softened(
     truth = f", true: {class_names[true_class]} (red)" if true_class is not None else ""
     ax.set_title(f"T = {T:g}: entropy {entropy:.2f} bits (max {math.log2(len(heights)):.2f}){truth}", fontsize=9)
     return ax
+
+
+def plot_softened_grid(
+    logits_by_clip: Tensor,
+    temperatures: Sequence[float],
+    class_names: Sequence[str],
+    true_classes: Sequence[int] | None = None,
+    clip_names: Sequence[str] | None = None,
+    dpi: int = 80,
+) -> Figure:
+    """One row of bar charts per clip, one column per temperature (a static view of the slider)."""
+    logits_by_clip = torch.as_tensor(logits_by_clip, dtype=torch.float32)
+    rows, cols = len(logits_by_clip), len(temperatures)
+    figure = Figure(figsize=(4.2 * cols, 2.9 * rows), dpi=dpi, layout="constrained")
+    axes = np.atleast_2d(figure.subplots(rows, cols, squeeze=False))
+    for row in range(rows):
+        truth = None if true_classes is None else int(true_classes[row])
+        for col, T in enumerate(temperatures):
+            plot_softened(axes[row, col], logits_by_clip[row], T, class_names, true_class=truth)
+            axes[row, col].tick_params(axis="x", labelsize=6)
+            if col:
+                axes[row, col].set_ylabel("")
+        if clip_names is not None:
+            axes[row, 0].set_ylabel(f"{clip_names[row]}\nprobability")
+    return figure
 
 
 def plot_entropy_vs_temperature(ax: Axes, logits: Tensor, temperatures: Sequence[float], labels: Sequence[str] | None = None) -> Axes:

@@ -1,24 +1,18 @@
 """Knowledge distillation: the loss against hand arithmetic, its T^2 and "batchmean" details,
-the teacher modes, and the functions behind notebook 05's widgets (gesturelib.softmax_viz)."""
+the teacher modes and what they cost, students through the model cache, and the seed summaries."""
 
 import copy
 import math
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from gesturelib import distill, softmax_viz
+from gesturelib import distill
 
 torch.set_num_threads(1)
-NAMES = [f"g{i}" for i in range(20)]
 
 
 # ---------------------------------------------------------------- softened softmax
@@ -184,96 +178,6 @@ def test_mode_errors_say_what_is_missing():
         distill.WithTeacherLogits(TensorDataset(torch.zeros(3, 4), torch.zeros(3)), torch.zeros(2, 3))
 
 
-# ---------------------------------------------------------------- notebook 05: widgets and figures
-
-
-def test_entropy_grows_with_temperature_towards_log2_classes():
-    torch.manual_seed(0)
-    logits = 3 * torch.randn(4, 20)
-    temperatures = [0.5, 1, 2, 4, 8, 100]
-    entropies = softmax_viz.entropy_vs_temperature(logits, temperatures)
-    assert entropies.shape == (6, 4)
-    assert (np.diff(entropies, axis=0) > 0).all()
-    assert entropies[-1] == pytest.approx(np.full(4, math.log2(20)), abs=0.01)  # in bits
-    # a one-hot-like distribution has entropy near 0
-    assert softmax_viz.entropy_vs_temperature(torch.tensor([50.0, 0.0, 0.0]), [1.0])[0] < 1e-6
-
-
-def test_softmax_table_is_sorted_and_matches_softened_softmax():
-    logits = torch.arange(20, dtype=torch.float32) % 7
-    bars = softmax_viz.softmax_table(logits, 2.0, NAMES, top_k=5)
-    assert len(bars.probabilities) == 5
-    assert (np.diff(bars.probabilities) <= 0).all()
-    q = distill.softened_softmax(logits, 2.0).numpy()
-    np.testing.assert_allclose(bars.probabilities, q[bars.class_indices])
-    assert bars.class_names == [NAMES[i] for i in bars.class_indices]
-    assert q[bars.class_indices[0]] == q.max()
-    assert softmax_viz.softmax_table(logits, 2.0, NAMES).probabilities.sum() == pytest.approx(1.0)
-    with pytest.raises(ValueError, match="shape"):
-        softmax_viz.softmax_table(torch.zeros(3), 1.0, NAMES)
-
-
-def test_render_draws_the_softened_softmax_at_the_slider_values():
-    torch.manual_seed(0)
-    logits = 4 * torch.randn(3, 20)
-    render = softmax_viz.softmax_renderer(logits, NAMES, true_classes=[5, 6, 7])
-    heights = {}
-    for T in (1.0, 5.0):
-        figure = render(2, T)
-        ax = figure.axes[0]
-        heights[T] = np.array([bar.get_height() for bar in ax.patches])
-        np.testing.assert_allclose(heights[T], distill.softened_softmax(logits[2], T).numpy(), rtol=1e-6)
-        assert [t.get_text() for t in ax.get_xticklabels()] == NAMES
-        assert f"T = {T:g}" in ax.get_title() and "g7" in ax.get_title()
-        assert ax.patches[7].get_edgecolor()[:3] == matplotlib.colors.to_rgb("red")
-    assert not np.allclose(heights[1.0], heights[5.0])  # moving the slider changes the bars
-    assert heights[5.0].max() < heights[1.0].max()  # and higher T flattens them
-    other_clip = np.array([bar.get_height() for bar in render(0, 1.0).axes[0].patches])
-    np.testing.assert_allclose(other_clip, distill.softened_softmax(logits[0], 1.0).numpy(), rtol=1e-6)
-
-
-def test_interactive_softmax_wires_a_clip_picker_and_a_temperature_slider():
-    import ipywidgets as widgets
-
-    box = softmax_viz.interactive_softmax(torch.randn(3, 20), NAMES, clip_names=["a", "b", "c"], T=2.0)
-    controls, output = box.children
-    picker, slider = controls.children
-    assert isinstance(picker, widgets.Dropdown) and picker.options == (("a", 0), ("b", 1), ("c", 2))
-    assert isinstance(slider, widgets.FloatLogSlider) and slider.value == pytest.approx(2.0)
-    assert isinstance(output, widgets.Output)
-
-
-def test_class_similarity_rows_are_mean_softened_distributions():
-    logits = torch.tensor([[4.0, 1.0, 0.0], [2.0, 2.0, 0.0], [0.0, 0.0, 5.0]])
-    labels = torch.tensor([0, 0, 2])
-    T = 2.0
-    similarity = softmax_viz.class_similarity(logits, labels, T)
-    q = distill.softened_softmax(logits, T).numpy()
-    assert similarity.shape == (3, 3)
-    np.testing.assert_allclose(similarity[0], (q[0] + q[1]) / 2, rtol=1e-6)
-    np.testing.assert_allclose(similarity[2], q[2], rtol=1e-6)
-    assert np.isnan(similarity[1]).all()  # no clip of class 1
-    np.testing.assert_allclose(similarity[[0, 2]].sum(axis=1), 1.0, rtol=1e-6)
-    pairs = softmax_viz.similar_pairs(similarity, ["a", "b", "c"], top=1)
-    assert pairs[0][:2] == ("a", "b") and pairs[0][2] == pytest.approx(similarity[0, 1])
-
-
-def test_figures_are_labelled():
-    from matplotlib.figure import Figure
-
-    torch.manual_seed(0)
-    logits, labels = torch.randn(40, 20), torch.arange(40) % 20
-    figure = Figure()
-    ax_entropy, ax_heat = figure.subplots(1, 2)
-    softmax_viz.plot_entropy_vs_temperature(ax_entropy, logits[:3], [0.5, 1, 4], labels=["x", "y", "z"])
-    assert "bits" in ax_entropy.get_ylabel() and len(ax_entropy.lines) == 4  # 3 clips + uniform line
-    similarity = softmax_viz.class_similarity(logits, labels, 4.0)
-    softmax_viz.plot_class_similarity(ax_heat, similarity, NAMES, T=4.0)
-    shown = ax_heat.images[0].get_array()
-    assert np.isnan(np.diag(np.asarray(shown, dtype=float))).all()  # diagonal hidden
-    assert ax_heat.get_xlabel() and ax_heat.get_ylabel() and "T = 4" in ax_heat.get_title()
-
-
 def test_teacher_mode_costs_count_teacher_passes_and_time_both_modes():
     teacher = _teacher()
     torch.manual_seed(2)
@@ -290,6 +194,74 @@ def test_teacher_mode_costs_count_teacher_passes_and_time_both_modes():
     assert all(torch.equal(a, b) for a, b in zip(before, student.parameters()))  # timed on a copy
     with pytest.raises(ValueError, match="same clips"):
         distill.teacher_mode_costs(teacher, student, augmented, TensorDataset(clips[:5], labels[:5]))
+
+
+class _Shift(nn.Module):
+    """A "teacher" whose logits are the clip itself: its softened output is easy to compute by hand."""
+
+    def __init__(self):
+        super().__init__()
+        self.unused = nn.Parameter(torch.zeros(()))  # gives the model a device
+
+    def forward(self, x):
+        return x
+
+
+class _Augmented(torch.utils.data.Dataset):
+    """The plain clips plus noise drawn from torch's global generator, like the real augmentation."""
+
+    def __init__(self, plain, scale):
+        self.plain, self.scale = plain, scale
+
+    def __len__(self):
+        return len(self.plain)
+
+    def __getitem__(self, i):
+        clip, label = self.plain[i]
+        return clip + self.scale * torch.randn(clip.shape), label
+
+
+def test_view_mismatch_measures_kl_between_clean_and_augmented_targets():
+    clips = torch.tensor([[4.0, 0.0, 0.0], [3.0, 1.0, 0.0], [0.0, 4.0, 0.0], [0.0, 0.0, 4.0]])
+    labels = torch.tensor([0, 0, 1, 2])
+    plain = TensorDataset(clips, labels)
+    T = 2.0
+    # no augmentation at all: nothing to mismatch
+    same = distill.view_mismatch(_Shift(), plain, plain, T)
+    assert same.kl_clean_vs_augmented == pytest.approx(0.0, abs=1e-7) and same.top_class_agreement == 1.0
+    # the yardstick: only class 0 has two clips, each the other's partner
+    q0, q1 = F.softmax(clips[0] / T, -1), F.softmax(clips[1] / T, -1)
+    expected = ((q0 * (q0 / q1).log()).sum() + (q1 * (q1 / q0).log()).sum()) / 2
+    assert same.kl_same_class == pytest.approx(expected.item(), rel=1e-5)
+    assert same.clips == 4 and same.T == T
+    # with noise: reproducible for a seed, positive, and the caller's random state is untouched
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    noisy = distill.view_mismatch(_Shift(), _Augmented(plain, 1.0), plain, T, seed=5)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert noisy == distill.view_mismatch(_Shift(), _Augmented(plain, 1.0), plain, T, seed=5)
+    assert noisy.kl_clean_vs_augmented > 0.01
+    stronger = distill.view_mismatch(_Shift(), _Augmented(plain, 3.0), plain, T, seed=5)
+    assert stronger.kl_clean_vs_augmented > noisy.kl_clean_vs_augmented
+    with pytest.raises(ValueError, match="same clips"):
+        distill.view_mismatch(_Shift(), plain, TensorDataset(clips[:2], labels[:2]), T)
+    with pytest.raises(ValueError, match="orders"):
+        distill.view_mismatch(_Shift(), plain, TensorDataset(clips, labels.flip(0)), T)
+
+
+def test_seed_summary_is_a_table2_row_with_the_sample_std():
+    row = distill.seed_summary([80.0, 84.0, 82.0], [0, 1, 2], params=1234)
+    assert row == {"accuracies": [80.0, 84.0, 82.0], "seeds": [0, 1, 2], "mean": 82.0, "std": 2.0, "params": 1234}
+    single = distill.seed_summary([75.5], [0], params=10)
+    assert single["mean"] == 75.5 and single["std"] is None  # one run has no spread
+    with pytest.raises(ValueError, match="one accuracy per seed"):
+        distill.seed_summary([80.0], [0, 1], params=1)
+
+
+def test_paired_gains_subtract_run_by_run_on_common_seeds():
+    labels = distill.seed_summary([80.0, 84.0, 82.0], [0, 1, 2], 1)
+    taught = distill.seed_summary([83.0, 83.0], [2, 0], 1)
+    assert distill.paired_gains(labels, taught) == {0: 3.0, 2: 1.0}
 
 
 # ---------------------------------------------------------------- through the team trainer and model cache
