@@ -80,6 +80,7 @@ def load(folder: str | os.PathLike) -> tuple[nn.Module, History]:
     key = json.loads(key_file.read_text())
     model = models.build(key["kind"], key["preset"])
     model.load_state_dict(torch.load(folder / "model.pt", map_location="cpu", weights_only=True))
+    model.to(memory_format=torch.channels_last_3d)  # as trained: the CPU kernels are much faster in it
     return model.eval(), load_history(folder / "history.json")
 
 

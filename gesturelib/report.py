@@ -118,7 +118,7 @@ def table3(res: dict) -> str:
 def _verdict(value: float | None, holds: float, partly: float) -> str:
     if value is None:
         return "not measured"
-    return "holds" if value >= holds else "partly" if value >= partly else "does not hold"
+    return "holds" if value >= holds else "partly" if value > partly else "does not hold"
 
 
 def claims(res: dict) -> list[dict[str, str]]:

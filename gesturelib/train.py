@@ -195,8 +195,15 @@ def default_device() -> torch.device:
 
 
 def _threads(config: TrainConfig) -> int:
+    """``config.num_threads``, else ``OMP_NUM_THREADS`` when set, else the cores shared among local ranks.
+
+    On a machine shared with other busy processes, one thread per process is
+    many times faster than as many threads as cores (the threads wait on each other).
+    """
     if config.num_threads is not None:
         return config.num_threads
+    if os.environ.get("OMP_NUM_THREADS", "").isdigit():
+        return max(1, int(os.environ["OMP_NUM_THREADS"]))
     local_ranks = int(os.environ.get("LOCAL_WORLD_SIZE", 1))
     return max(1, (os.cpu_count() or 1) // local_ranks)
 

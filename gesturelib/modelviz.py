@@ -1,0 +1,495 @@
+"""What the models of chapters 03 and 04 are, and where and why they fail.
+
+Tables and figures built on :mod:`gesturelib.models`, :mod:`gesturelib.train`
+and :mod:`gesturelib.evaluate`, for the baselines and the joint model:
+
+- what a model is: a per-layer summary (:func:`layer_table`) and parameter
+  counts of both presets beside the poster's (:func:`params_table`);
+- the chapter's row of the results file (:func:`table1_entry`);
+- errors by the structure of the embedded classes (:func:`structure_table`):
+  the time-reversed pairs (only frame order separates them) and the
+  shape-only groups (only the hand stream separates them), see
+  :mod:`gesturelib.synth.gestures`;
+- probes that change the input on purpose (:func:`probe_table`,
+  :func:`plot_probes`): frames played backwards, one stream blanked;
+- whether two models differ by more than chance on the same test clips
+  (:func:`paired_comparison`, an exact McNemar test);
+- the recurrent models on clips of other lengths than they were trained on
+  (:func:`variable_length_clips`, :func:`resample_frames`, :func:`pad_batch`,
+  :func:`accuracy_by_length`, :func:`plot_accuracy_by_length`);
+- several models' validation accuracy epoch by epoch (:func:`plot_validation_curves`).
+
+Figures are plain :class:`matplotlib.figure.Figure` objects, not registered
+with pyplot, so a notebook shows each one once.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+from torch import nn
+from torch.nn.utils.rnn import pad_sequence
+from torch.utils.data import Dataset
+from tqdm.auto import tqdm
+
+from . import chalearn, clips, models
+from .synth.gestures import SHAPE_ONLY_GROUPS, TIME_REVERSE_PAIRS
+from .train import History, predict
+
+DPI = 85
+#: The model kinds of Table 1, in the poster's order.
+TABLE1_KINDS: tuple[str, ...] = ("lstm", "cnn3d", "joint")
+#: Classes whose members only one cue separates (gesture ids), by the cue's name.
+STRUCTURES: dict[str, tuple[tuple[int, ...], ...]] = {
+    "time-reversed pairs": TIME_REVERSE_PAIRS,
+    "shape-only groups": SHAPE_ONLY_GROUPS,
+}
+OTHER = "other classes"
+ALL = "all classes"
+#: Clip lengths (frames) at which :func:`accuracy_by_length` runs the recurrent models.
+LENGTHS: tuple[int, ...] = (4, 8, 12, 16, 24, 32, 48)
+#: Test sequences whose gestures :func:`variable_length_clips` decodes by default:
+#: every frame of a gesture means decoding the videos again (seconds per sequence).
+LENGTH_SEQUENCES = 6
+
+# Layers without parameters that leave the shape unchanged: left out of the summaries.
+_QUIET_LAYERS = ("ReLU", "Dropout")
+
+
+# ---------------------------------------------------------------------------------------------
+# What a model is
+
+
+def layer_table(kind: str, preset: str = "course") -> pd.DataFrame:
+    """Layers of ``models.build(kind, preset)`` with their output shape (one clip) and parameters.
+
+    The hand stream has exactly the body stream's layers, so it is one row;
+    ReLU and dropout rows are left out (no parameters, same shape); the last
+    row is the total, which equals :func:`models.count_params`.
+    """
+    rows, hand = [], None
+    for layer in models.describe(kind, preset):
+        if layer.name.startswith("encoder.hand."):
+            hand = (hand or 0) + layer.params
+            continue
+        if hand is not None:  # the hand stream ended just before this layer
+            rows.append(("encoder.hand", "same layers as encoder.body", "", hand))
+            hand = None
+        if layer.layer not in _QUIET_LAYERS:
+            rows.append((layer.name, layer.layer, str(layer.output_shape), layer.params))
+    total = models.count_params(models.build(kind, preset))
+    rows.append(("total", "", "", total))
+    return pd.DataFrame(rows, columns=["layer", "type", "output shape", "params"]).set_index("layer")
+
+
+def params_table(kinds: Sequence[str] = TABLE1_KINDS) -> pd.DataFrame:
+    """Parameters of each kind in the course and paper presets, beside the poster's count."""
+    rows = []
+    for kind in kinds:
+        course = models.count_params(models.build(kind, "course"))
+        paper = models.count_params(models.build(kind, "paper"))
+        poster = models.POSTER_PARAMS.get(kind)
+        rows.append({
+            "model": kind, "course": course, "paper": paper,
+            "poster": "not published" if poster is None else f"{poster / 1e6:.2f} M",
+            "paper vs poster": "" if poster is None else f"{100 * (paper - poster) / poster:+.2f} %",
+        })
+    return pd.DataFrame(rows).set_index("model")
+
+
+def table1_entry(kind: str, model: nn.Module, history: History, test_accuracy: float) -> dict:
+    """The results-file row of section ``table1`` for ``kind`` (accuracies in percent)."""
+    return {
+        "accuracy": float(test_accuracy),
+        "params": models.count_params(model),
+        "params_paper": models.count_params(models.build(kind, "paper")),
+        "val_accuracy": 100.0 * float(history.best()["val_acc"]),
+        "epochs": len(history.epoch),
+        "train_seconds": float(sum(history.seconds)),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors by the structure of the classes
+
+
+def _as_classes(predictions) -> np.ndarray:
+    values = np.asarray(predictions.detach().cpu() if hasattr(predictions, "detach") else predictions)
+    return values.argmax(axis=1) if values.ndim == 2 else values.astype(np.int64)
+
+
+def _group_lookup() -> dict[int, tuple[str, tuple[int, ...]]]:
+    """label (0-based) -> (structure name, the labels of its group)."""
+    lookup = {}
+    for structure, groups in STRUCTURES.items():
+        for group in groups:
+            for gesture_id in group:
+                lookup[gesture_id - 1] = (structure, tuple(g - 1 for g in group))
+    return lookup
+
+
+def structure_scores(predictions, labels) -> pd.DataFrame:
+    """Accuracy and within-group confusion on each structure of the classes.
+
+    Rows: the time-reversed pairs, the shape-only groups, the other classes and
+    all classes. Columns: ``clips``, ``accuracy %`` and ``as partner %``, the
+    share of the row's clips predicted as *another member of their own group*
+    (the mistake that missing the separating cue makes; empty for the rows
+    that are not groups).
+    """
+    predicted, labels = _as_classes(predictions), _as_classes(labels)
+    if len(predicted) != len(labels) or not len(labels):
+        raise ValueError(f"need as many predictions as labels (>0), got {len(predicted)} and {len(labels)}")
+    lookup = _group_lookup()
+    rows = []
+    for name in (*STRUCTURES, OTHER, ALL):
+        if name == ALL:
+            member = np.ones(len(labels), bool)
+        elif name == OTHER:
+            member = np.array([label not in lookup for label in labels])
+        else:
+            member = np.array([lookup.get(label, ("",))[0] == name for label in labels])
+        n = int(member.sum())
+        correct = predicted[member] == labels[member]
+        partner = [p != t and p in lookup[t][1] for p, t in zip(predicted[member], labels[member])] \
+            if name in STRUCTURES else []
+        rows.append({
+            "": name, "clips": n,
+            "accuracy %": 100.0 * correct.mean() if n else math.nan,
+            "as partner %": 100.0 * np.mean(partner) if n and name in STRUCTURES else math.nan,
+        })
+    return pd.DataFrame(rows).set_index("")
+
+
+def structure_table(predictions: Mapping[str, object], labels) -> pd.DataFrame:
+    """:func:`structure_scores` of several models side by side (columns: model, then score)."""
+    tables = {name: structure_scores(pred, labels) for name, pred in predictions.items()}
+    first = next(iter(tables.values()))
+    wide = pd.concat({name: t[["accuracy %", "as partner %"]] for name, t in tables.items()}, axis=1)
+    wide.insert(0, ("", "clips"), first["clips"])
+    return wide.round(1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Probes: change the input on purpose
+
+
+def reverse_frames(clip: torch.Tensor) -> torch.Tensor:
+    """The clip played backwards (time is axis 2 of a (2, 2, T, H, W) clip)."""
+    return clip.flip(2)
+
+
+def blank_stream(stream: int) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A probe that sets one stream (0: body, 1: hand) of a clip to zero (black, no user)."""
+    def blank(clip: torch.Tensor) -> torch.Tensor:
+        out = clip.clone()
+        out[stream] = 0
+        return out
+    return blank
+
+
+#: The probes of :func:`probe_table`: name -> what it does to one clip.
+PROBES: dict[str, Callable[[torch.Tensor], torch.Tensor] | None] = {
+    "as recorded": None,
+    "frames reversed": reverse_frames,
+    "hand stream blanked": blank_stream(1),
+    "body stream blanked": blank_stream(0),
+}
+
+
+class _Probed(Dataset):
+    """``dataset`` with ``probe`` applied to every clip."""
+
+    def __init__(self, dataset: Dataset, probe: Callable[[torch.Tensor], torch.Tensor] | None):
+        self.dataset, self.probe = dataset, probe
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int):
+        clip, target = self.dataset[index]
+        return (clip if self.probe is None else self.probe(clip)), target
+
+
+def probe_table(models_by_name: Mapping[str, nn.Module], dataset: Dataset,
+                probes: Mapping[str, Callable | None] = PROBES, progress: bool = True) -> pd.DataFrame:
+    """Every model under every probe: :func:`structure_scores` as long rows.
+
+    Columns: ``model``, ``probe``, ``subset`` (a structure, the other classes,
+    all classes), ``clips``, ``accuracy %`` (against the true labels) and
+    ``as partner %``.
+    """
+    rows = []
+    runs = [(name, model, probe_name, probe) for name, model in models_by_name.items()
+            for probe_name, probe in probes.items()]
+    for name, model, probe_name, probe in tqdm(runs, desc="probes", unit="run", disable=not progress):
+        logits, labels = predict(model, _Probed(dataset, probe))
+        scores = structure_scores(logits, labels).reset_index(names="subset")
+        scores.insert(0, "probe", probe_name)
+        scores.insert(0, "model", name)
+        rows.append(scores)
+    return pd.concat(rows, ignore_index=True)
+
+
+def plot_probes(table: pd.DataFrame) -> Figure:
+    """Three panels from :func:`probe_table`: what reversing the frames does to the
+    time-reversed pairs, what blanking the hand does to the shape-only groups, and
+    the accuracy on all classes under every probe."""
+    panels = [
+        ("time-reversed pairs", "as partner %", ["as recorded", "frames reversed"],
+         "Time-reversed pairs", "predicted as the partner (%)"),
+        ("shape-only groups", "as partner %", ["as recorded", "hand stream blanked"],
+         "Shape-only groups", "predicted as another member (%)"),
+        (ALL, "accuracy %", [p for p in PROBES if p in set(table["probe"])], "All test clips", "accuracy (%)"),
+    ]
+    model_names = list(dict.fromkeys(table["model"]))
+    fig = Figure(figsize=(13, 3.8), dpi=DPI)
+    axes = fig.subplots(1, 3, gridspec_kw={"width_ratios": [2, 2, 4]})
+    width = 0.8 / max(len(model_names), 1)
+    for ax, (subset, column, probe_names, title, ylabel) in zip(axes, panels):
+        for m, model in enumerate(model_names):
+            values = [table.loc[(table["model"] == model) & (table["probe"] == p) & (table["subset"] == subset),
+                                column].iloc[0] for p in probe_names]
+            positions = np.arange(len(probe_names)) + (m - (len(model_names) - 1) / 2) * width
+            ax.bar(positions, values, width, label=model)
+        clips_n = int(table.loc[table["subset"] == subset, "clips"].iloc[0])
+        ax.set_title(f"{title} ({clips_n} clips)", fontsize=10)
+        ax.set_xticks(np.arange(len(probe_names)), [p.replace(" ", "\n", 1) for p in probe_names], fontsize=8)
+        ax.set_ylim(0, 100)
+        ax.set_ylabel(ylabel)
+        ax.grid(axis="y", alpha=0.3)
+    axes[-1].legend(fontsize=8, loc="upper right")
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Is a difference between two models more than chance?
+
+
+def paired_comparison(predictions_a, predictions_b, labels) -> dict[str, float]:
+    """Two models on the same clips: accuracies, the clips only one gets right, and the
+    exact two-sided McNemar p-value (how likely so lopsided a split of the disagreements
+    would be if both models were equally good).
+
+    The exact test is a binomial tail; computed with ``math.comb`` because the
+    project does not depend on SciPy for this one formula.
+    """
+    a, b, labels = _as_classes(predictions_a), _as_classes(predictions_b), _as_classes(labels)
+    if not len(labels) == len(a) == len(b) or not len(labels):
+        raise ValueError(f"need the same number (>0) of predictions and labels, got {len(a)}, {len(b)}, {len(labels)}")
+    right_a, right_b = a == labels, b == labels
+    only_a, only_b = int((right_a & ~right_b).sum()), int((right_b & ~right_a).sum())
+    n = only_a + only_b
+    tail = sum(math.comb(n, k) for k in range(min(only_a, only_b) + 1)) / 2**n if n else 1.0
+    return {"clips": len(labels), "accuracy_a": 100.0 * right_a.mean(), "accuracy_b": 100.0 * right_b.mean(),
+            "only_a": only_a, "only_b": only_b, "p_value": min(1.0, 2 * tail)}
+
+
+def _standard_error(accuracy_percent: float, count: int) -> float:
+    """Binomial standard error of an accuracy measured on ``count`` clips, in points."""
+    p = accuracy_percent / 100
+    return 100 * math.sqrt(p * (1 - p) / count)
+
+
+def comparison_table(predictions: Mapping[str, object], labels, reference: str) -> pd.DataFrame:
+    """Each model against ``reference`` with :func:`paired_comparison`, and the binomial
+    standard error of the model's accuracy (how much one test set's luck moves it)."""
+    rows = []
+    for name, pred in predictions.items():
+        if name == reference:
+            continue
+        c = paired_comparison(pred, predictions[reference], labels)
+        rows.append({"model": name, "accuracy %": c["accuracy_a"], f"{reference} accuracy %": c["accuracy_b"],
+                     "difference (points)": c["accuracy_a"] - c["accuracy_b"],
+                     "right only by this model": c["only_a"], f"right only by {reference}": c["only_b"],
+                     "McNemar p": c["p_value"], "test clips": c["clips"],
+                     "s.e. of an accuracy (points)": _standard_error(c["accuracy_a"], c["clips"])})
+    return pd.DataFrame(rows).set_index("model").round(3)
+
+
+# ---------------------------------------------------------------------------------------------
+# Clips of other lengths
+
+
+@dataclass
+class VariableLengthClips:
+    """Every frame of some gestures: ``clips[i]`` uint8 (2, 2, L_i, H, W), ``labels[i]`` 0..19."""
+
+    clips: list[torch.Tensor]
+    labels: torch.Tensor
+    sequences: list[str]
+
+    @property
+    def lengths(self) -> torch.Tensor:
+        return torch.tensor([clip.shape[2] for clip in self.clips])
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+
+def variable_length_clips(dataset_dir: str | os.PathLike, split: str = "test", preset: str = "course",
+                          max_sequences: int | None = LENGTH_SEQUENCES, progress: bool = True
+                          ) -> VariableLengthClips:
+    """The gestures of the first ``max_sequences`` sequences of ``split`` as clips of all their frames.
+
+    Same crops as the clip cache (:func:`clips.sample_clips` with
+    ``variable_length=True``), but no temporal sampling: a gesture of L frames
+    gives a clip of L frames. Gestures that cannot be cropped are left out
+    with a warning.
+    """
+    index = [info for info in chalearn.dataset_index(Path(dataset_dir)) if info.split == split]
+    if not index:
+        raise ValueError(f"{dataset_dir}: no sequence in split {split!r}")
+    settings = clips.settings_for(preset)
+    out, labels, names, errors = [], [], [], []
+    for info in tqdm(index[:max_sequences], desc=f"{split} clips, every frame", disable=not progress):
+        for clip in clips.sample_clips(chalearn.open_sample(info.path), settings, variable_length=True,
+                                       errors=errors):
+            out.append(torch.from_numpy(clip.clip))
+            labels.append(clip.gesture_id - 1)
+            names.append(info.name)
+    if errors:
+        warnings.warn(f"{dataset_dir}: skipped {len(errors)} gestures: {errors[0]}", stacklevel=2)
+    return VariableLengthClips(out, torch.tensor(labels, dtype=torch.int64), names)
+
+
+def resample_frames(clip: torch.Tensor, frames: int) -> torch.Tensor:
+    """``frames`` frames evenly spaced from the clip's first to its last (frames repeat when
+    the clip is shorter): the temporal sampling of the clip cache (:func:`clips.sample_frames`)."""
+    index = clips.sample_frames(1, clip.shape[2], frames, "even") - 1
+    return clip[:, :, torch.from_numpy(index)]
+
+
+def pad_batch(clip_list: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Clips of different lengths as one zero-padded batch (B, 2, 2, T_max, H, W) and their lengths (B,)."""
+    if not clip_list:
+        raise ValueError("pad_batch() needs at least one clip")
+    padded = pad_sequence([clip.movedim(2, 0) for clip in clip_list], batch_first=True)  # (B, T, 2, 2, H, W)
+    return padded.movedim(1, 3), torch.tensor([clip.shape[2] for clip in clip_list])
+
+
+def reads_any_length(model: nn.Module) -> bool:
+    """True for the recurrent models (LSTM baseline, joint, students); the 3D-CNN reads one length."""
+    return isinstance(model, models.RecurrentClassifier)
+
+
+def _predicted(model: nn.Module, clip_list: Sequence[torch.Tensor], batch_size: int, padded: bool) -> torch.Tensor:
+    was_training = model.training
+    model.eval()
+    out = []
+    try:
+        with torch.no_grad():
+            for start in range(0, len(clip_list), batch_size):
+                chunk = clip_list[start:start + batch_size]
+                if padded:
+                    batch, lengths = pad_batch(chunk)
+                    logits = model(batch.float() / 255, lengths)
+                else:
+                    logits = model(torch.stack(chunk).float() / 255)
+                out.append(logits.argmax(1))
+    finally:
+        model.train(was_training)
+    return torch.cat(out)
+
+
+def accuracy_by_length(models_by_name: Mapping[str, nn.Module], data: VariableLengthClips,
+                       lengths: Sequence[int] = LENGTHS, batch_size: int = 32, progress: bool = True
+                       ) -> pd.DataFrame:
+    """Accuracy of each model on the clips resampled to each length, and at their own length.
+
+    Rows: ``model``, ``frames`` (the resampled length; for the ``own length``
+    rows the mean length), ``own length`` (bool), ``accuracy %``, ``clips``.
+    A model that reads a single length (the 3D-CNN) only gets that length.
+    Own-length clips run as zero-padded batches with ``lengths``.
+    """
+    runs = []  # (model name, frames or None for the clips' own lengths)
+    for name, model in models_by_name.items():
+        if reads_any_length(model):
+            runs += [(name, frames) for frames in lengths] + [(name, None)]
+        else:
+            runs.append((name, models.INPUT_SHAPES[model.preset][0]))
+    rows = []
+    for name, frames in tqdm(runs, desc="lengths", unit="run", disable=not progress):
+        model = models_by_name[name]
+        if frames is None:
+            predicted = _predicted(model, data.clips, batch_size, padded=True)
+        else:
+            predicted = _predicted(model, [resample_frames(c, frames) for c in data.clips], batch_size, padded=False)
+        rows.append({"model": name, "frames": data.lengths.double().mean().item() if frames is None else float(frames),
+                     "own length": frames is None,
+                     "accuracy %": 100.0 * (predicted == data.labels).double().mean().item(), "clips": len(data)})
+    return pd.DataFrame(rows)
+
+
+def length_table(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`accuracy_by_length` as a grid: one row per length (own length last), one column per model."""
+    grid = table[~table["own length"]].pivot(index="frames", columns="model", values="accuracy %")
+    grid.index = [f"{frames:.0f}" for frames in grid.index]
+    own = table[table["own length"]]
+    if len(own):
+        grid.loc[f"own length (mean {own['frames'].mean():.0f})"] = own.set_index("model")["accuracy %"]
+    grid.index.name = "frames per clip"
+    return grid[list(dict.fromkeys(table["model"]))].round(1)
+
+
+def plot_accuracy_by_length(table: pd.DataFrame, trained_frames: int) -> Figure:
+    """Accuracy against frames per clip (from :func:`accuracy_by_length`); the own-length
+    runs are marked at their mean length, the training length by a dashed line."""
+    fig = Figure(figsize=(9.5, 4), dpi=DPI)
+    ax = fig.subplots()
+    for i, model in enumerate(dict.fromkeys(table["model"])):
+        rows = table[table["model"] == model]
+        fixed = rows[~rows["own length"]].sort_values("frames")
+        color = f"C{i}"
+        if len(fixed) > 1:
+            ax.plot(fixed["frames"], fixed["accuracy %"], "o-", color=color, ms=6, label=f"{model}: resampled")
+        else:  # a model that reads one length only
+            ax.plot(fixed["frames"], fixed["accuracy %"], "s", color=color, ms=9,
+                    label=f"{model}: {fixed['frames'].iloc[0]:.0f} frames only")
+        own = rows[rows["own length"]]
+        if len(own):
+            ax.plot(own["frames"], own["accuracy %"], "*", color=color, ms=14, mec="k",
+                    label=f"{model}: every frame (mean length)")
+    ax.axvline(trained_frames, color="0.5", ls="--", lw=1, label=f"trained on {trained_frames} frames")
+    ax.set_xscale("log", base=2)
+    ticks = sorted(set(table.loc[~table["own length"], "frames"].astype(int)))
+    ax.set_xticks(ticks, [str(t) for t in ticks])
+    ax.minorticks_off()
+    ax.set_xlabel("frames per clip (log scale)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.set_title(f"The same {int(table['clips'].iloc[0])} test gestures at different lengths")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    fig.tight_layout()
+    return fig
+
+
+def plot_validation_curves(histories: Mapping[str, History]) -> Figure:
+    """Validation accuracy per epoch of several models (training accuracy dashed)."""
+    fig = Figure(figsize=(9.5, 3.8), dpi=DPI)
+    ax = fig.subplots()
+    for i, (name, history) in enumerate(histories.items()):
+        ax.plot(history.epoch, 100 * np.asarray(history.val_acc), "o-", ms=3, color=f"C{i}", label=f"{name}: validation")
+        ax.plot(history.epoch, 100 * np.asarray(history.train_acc), "--", color=f"C{i}", alpha=0.6,
+                label=f"{name}: training (augmented)")
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel("accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.set_title("Accuracy per epoch")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,172 @@
+"""Model summaries, errors by class structure, probes, paired comparison and clips of other lengths."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from matplotlib.figure import Figure
+from torch.utils.data import TensorDataset
+
+from gesturelib import models, modelviz
+from gesturelib.train import History
+from test_clipcache import GESTURES, write_dataset  # tiny dataset in the real format
+
+torch.set_num_threads(1)
+
+
+@pytest.mark.parametrize("kind", ["cnn3d", "lstm", "joint"])
+def test_layer_table_adds_up_to_the_parameter_count(kind):
+    table = modelviz.layer_table(kind, "course")
+    total = models.count_params(models.build(kind, "course"))
+    assert table.loc["total", "params"] == total
+    assert table["params"].drop("total").sum() == total
+    assert table.loc["encoder.hand", "params"] == table.filter(like="encoder.body", axis=0)["params"].sum()
+    assert not {"ReLU", "Dropout"} & set(table["type"])
+
+
+def test_params_table_has_both_presets_and_the_posters_counts():
+    table = modelviz.params_table()
+    assert list(table.index) == ["lstm", "cnn3d", "joint"]
+    assert table.loc["joint", "paper"] == models.count_params(models.build("joint", "paper"))
+    assert table.loc["cnn3d", "course"] == models.count_params(models.build("cnn3d", "course"))
+    assert table.loc["cnn3d", "poster"] == "18.82 M" and table.loc["lstm", "poster"] == "not published"
+    assert table.loc["lstm", "paper vs poster"] == ""
+
+
+def test_table1_entry_follows_the_results_schema():
+    history = History(epoch=[1, 2, 3], train_loss=[3, 2, 1], train_acc=[.1, .2, .3], val_loss=[3, 2, 2.5],
+                      val_acc=[.1, .4, .3], lr=[1, 1, 1], seconds=[1.5, 2.0, 2.5], best_epoch=2)
+    model = models.build("joint", "course")
+    entry = modelviz.table1_entry("joint", model, history, 55.0)
+    assert entry == {"accuracy": 55.0, "params": models.count_params(model),
+                     "params_paper": models.count_params(models.build("joint", "paper")),
+                     "val_accuracy": pytest.approx(40.0), "epochs": 3, "train_seconds": 6.0}
+
+
+def test_structure_scores_count_confusions_inside_the_group():
+    # gesture ids 1/2 are a time-reversed pair, 3/11 a shape-only group, 4 is neither
+    labels = np.array([0, 0, 1, 2, 10, 3, 3])
+    predicted = np.array([1, 0, 0, 10, 4, 3, 0])
+    scores = modelviz.structure_scores(predicted, labels)
+    assert scores.loc["time-reversed pairs", "clips"] == 3
+    assert scores.loc["time-reversed pairs", "accuracy %"] == pytest.approx(100 / 3)
+    assert scores.loc["time-reversed pairs", "as partner %"] == pytest.approx(200 / 3)
+    assert scores.loc["shape-only groups", "accuracy %"] == 0
+    assert scores.loc["shape-only groups", "as partner %"] == 50  # 11 taken for 5 is no partner
+    assert scores.loc["other classes", "accuracy %"] == 50 and math.isnan(scores.loc["other classes", "as partner %"])
+    assert scores.loc["all classes", "clips"] == 7 and scores.loc["all classes", "accuracy %"] == pytest.approx(200 / 7)
+    logits = torch.nn.functional.one_hot(torch.as_tensor(predicted), 20).float()
+    assert modelviz.structure_scores(logits, torch.as_tensor(labels)).equals(scores)
+    with pytest.raises(ValueError, match="as many predictions as labels"):
+        modelviz.structure_scores(predicted[:3], labels)
+
+
+def test_structure_table_puts_models_side_by_side():
+    labels = np.array([0, 1, 3])
+    table = modelviz.structure_table({"a": np.array([0, 1, 3]), "b": np.array([1, 0, 3])}, labels)
+    assert table.loc["time-reversed pairs", ("a", "accuracy %")] == 100
+    assert table.loc["time-reversed pairs", ("b", "as partner %")] == 100
+    assert table.loc["all classes", ("", "clips")] == 3
+
+
+def test_probes_reverse_time_and_blank_one_stream():
+    clip = torch.arange(2 * 2 * 3 * 1 * 1, dtype=torch.float32).reshape(2, 2, 3, 1, 1) + 1
+    assert torch.equal(modelviz.reverse_frames(clip)[:, :, 0], clip[:, :, 2])
+    hand_blank = modelviz.PROBES["hand stream blanked"](clip)
+    assert hand_blank[1].abs().sum() == 0 and torch.equal(hand_blank[0], clip[0])
+    assert clip[1].abs().sum() > 0  # the probe does not change its input
+
+
+class FirstFrameBrightness(torch.nn.Module):
+    """A stand-in classifier: class 0 when the body stream's first frame is brighter than its last, else 1."""
+
+    preset = "course"
+
+    def __init__(self):
+        super().__init__()
+        self.unused = torch.nn.Parameter(torch.zeros(1))  # predict() looks up the device of a parameter
+
+    def forward(self, clips, lengths=None):
+        first, last = clips[:, 0, :, 0].mean((1, 2, 3)), clips[:, 0, :, -1].mean((1, 2, 3))
+        logits = torch.zeros(len(clips), 20)
+        logits[:, 0] = (first > last).float()
+        logits[:, 1] = (first <= last).float()
+        return logits
+
+
+def test_probe_table_sees_a_model_that_reads_frame_order():
+    ramp = torch.linspace(1, 0, 4).reshape(1, 1, 4, 1, 1).expand(2, 2, 4, 2, 2)
+    dataset = TensorDataset(torch.stack([ramp, ramp.flip(2)]), torch.tensor([0, 1]))
+    table = modelviz.probe_table({"order": FirstFrameBrightness()}, dataset, progress=False)
+    pairs = table[table["subset"] == "time-reversed pairs"].set_index("probe")
+    assert pairs.loc["as recorded", "accuracy %"] == 100 and pairs.loc["as recorded", "as partner %"] == 0
+    assert pairs.loc["frames reversed", "as partner %"] == 100
+    assert set(table["probe"]) == set(modelviz.PROBES)
+    assert isinstance(modelviz.plot_probes(table), Figure)
+
+
+def test_paired_comparison_exact_mcnemar():
+    labels = np.zeros(10, dtype=int)
+    a = np.array([0] * 8 + [1] * 2)  # right on 8
+    b = np.array([0] * 3 + [1] * 7)  # right on 3, all of them also right for a
+    result = modelviz.paired_comparison(a, b, labels)
+    assert (result["only_a"], result["only_b"], result["clips"]) == (5, 0, 10)
+    assert result["accuracy_a"] == 80 and result["accuracy_b"] == 30
+    assert result["p_value"] == pytest.approx(2 * 0.5**5)
+    assert modelviz.paired_comparison(a, a, labels)["p_value"] == 1.0
+    table = modelviz.comparison_table({"a": a, "b": b}, labels, reference="b")
+    assert table.loc["a", "difference (points)"] == 50 and table.loc["a", "right only by this model"] == 5
+    assert table.loc["a", "s.e. of an accuracy (points)"] == pytest.approx(100 * math.sqrt(0.8 * 0.2 / 10), abs=1e-3)
+
+
+def test_resample_frames_spans_the_clip_and_repeats_when_short():
+    clip = torch.arange(10).reshape(1, 1, 10, 1, 1).expand(2, 2, 10, 1, 1)
+    assert clip.shape[2] == 10
+    assert modelviz.resample_frames(clip, 4)[0, 0, :, 0, 0].tolist() == [0, 3, 6, 9]
+    long = modelviz.resample_frames(clip, 19)[0, 0, :, 0, 0].tolist()
+    assert len(long) == 19 and long[0] == 0 and long[-1] == 9 and sorted(long) == long
+
+
+def test_padded_batch_gives_each_clip_its_own_logits():
+    torch.manual_seed(0)
+    model = models.build("joint", "course").eval()
+    short, long = torch.rand(2, 2, 8, 32, 32), torch.rand(2, 2, 13, 32, 32)
+    batch, lengths = modelviz.pad_batch([short, long])
+    assert batch.shape == (2, 2, 2, 13, 32, 32) and lengths.tolist() == [8, 13]
+    assert batch[0, :, :, 8:].abs().sum() == 0 and torch.equal(batch[1], long)
+    with torch.no_grad():
+        together = model(batch, lengths)
+        assert torch.allclose(together[0], model(short[None])[0], atol=1e-5)
+        assert torch.allclose(together[1], model(long[None])[0], atol=1e-5)
+    with pytest.raises(ValueError, match="at least one clip"):
+        modelviz.pad_batch([])
+
+
+def test_accuracy_by_length_on_real_format_clips(tmp_path):
+    dataset = write_dataset(tmp_path / "tiny")
+    data = modelviz.variable_length_clips(dataset, "test", progress=False)
+    lengths = [end - start + 1 for _, start, end in GESTURES]
+    assert data.lengths.tolist() == lengths and data.labels.tolist() == [g - 1 for g, _, _ in GESTURES]
+    assert data.clips[0].dtype == torch.uint8 and data.clips[0].shape == (2, 2, lengths[0], 32, 32)
+    with pytest.raises(ValueError, match="no sequence in split 'nope'"):
+        modelviz.variable_length_clips(dataset, "nope", progress=False)
+
+    torch.manual_seed(0)
+    trained = {"joint": models.build("joint", "course").eval(), "cnn3d": models.build("cnn3d", "course").eval()}
+    table = modelviz.accuracy_by_length(trained, data, lengths=(4, 8, 16), progress=False)
+    joint = table[table["model"] == "joint"]
+    assert joint["frames"].tolist() == [4, 8, 16, np.mean(lengths)] and joint["own length"].tolist()[-1]
+    assert table[table["model"] == "cnn3d"]["frames"].tolist() == [16]  # the 3D-CNN reads 16 frames only
+    assert table["accuracy %"].between(0, 100).all() and (table["clips"] == 2).all()
+    grid = modelviz.length_table(table)
+    assert list(grid.columns) == ["joint", "cnn3d"] and list(grid.index)[-1].startswith("own length")
+    assert math.isnan(grid.loc["4", "cnn3d"])
+    assert isinstance(modelviz.plot_accuracy_by_length(table, 16), Figure)
+
+
+def test_validation_curves_figure():
+    history = History(epoch=[1, 2], train_loss=[2, 1], train_acc=[.2, .5], val_loss=[2, 1.5], val_acc=[.1, .3],
+                      lr=[1, 1], seconds=[1, 1], best_epoch=2)
+    fig = modelviz.plot_validation_curves({"a": history, "b": history})
+    assert len(fig.axes[0].lines) == 4 and fig.axes[0].get_ylim() == (0, 100)
