@@ -15,7 +15,8 @@ precision. This module measures each claim with files on disk:
   what a total parameter count such as the poster's "1.15 M" counts.
 * **Statistics**: ``weight_stats`` (per layer: count, mean ``|w|``, fraction below
   thresholds), ``log2_histograms`` (``log2|w|``; exact zeros counted apart since
-  ``log2 0 = -inf``), ``count_below`` and ``sparsity``.
+  ``log2 0 = -inf``), ``magnitudes`` (the ``|w|`` behind them), ``count_below``
+  and ``sparsity``.
 * **Pruning** with ``torch.nn.utils.prune``: ``prune_by_threshold`` (``|w| < tau``)
   and ``prune_global_magnitude`` (the smallest fraction of all selected weights,
   ``L1Unstructured`` over the whole model). ``make_permanent`` applies
@@ -223,6 +224,21 @@ class Log2Histogram:
         return int(self.counts.sum()) + self.zeros + self.under + self.over
 
 
+def magnitudes(model: nn.Module, scope: Scope = "weights", group_by: GroupBy = "layer_type") -> dict[str, np.ndarray]:
+    """``|w|`` (float64, flattened) of the tensors in ``scope``, grouped by layer type, by tensor, or all in one.
+
+    The numbers behind ``log2_histograms``, for statistics it does not compute
+    (quantiles, comparisons of two models weight by weight).
+    """
+    if group_by not in ("layer_type", "layer", "all"):
+        raise ValueError(f"group_by must be 'layer_type', 'layer' or 'all', got {group_by!r}")
+    groups: dict[str, list[np.ndarray]] = {}
+    for sel in _selected(model, scope):
+        key = {"layer_type": sel.layer_type, "layer": sel.name, "all": "all"}[group_by]
+        groups.setdefault(key, []).append(sel.tensor().double().abs().flatten().numpy())
+    return {k: np.concatenate(v) for k, v in groups.items()}
+
+
 def log2_histograms(
     model: nn.Module,
     scope: Scope = "weights",
@@ -235,13 +251,7 @@ def log2_histograms(
     smallest to the largest nonzero magnitude of the whole model, the same edges
     for every group so the histograms can be compared.
     """
-    if group_by not in ("layer_type", "layer", "all"):
-        raise ValueError(f"group_by must be 'layer_type', 'layer' or 'all', got {group_by!r}")
-    groups: dict[str, list[np.ndarray]] = {}
-    for sel in _selected(model, scope):
-        key = {"layer_type": sel.layer_type, "layer": sel.name, "all": "all"}[group_by]
-        groups.setdefault(key, []).append(sel.tensor().double().abs().flatten().numpy())
-    values = {k: np.concatenate(v) for k, v in groups.items()}
+    values = magnitudes(model, scope, group_by)
     logs = {k: np.log2(v[v > 0]) for k, v in values.items()}
     if edges is None:
         finite = [lg for lg in logs.values() if lg.size]
@@ -287,7 +297,15 @@ def _prune(model: nn.Module, scope: Scope, permanent: bool, method: type, **kwar
     targets = [(sel.module, sel.attr) for sel in _selected(model, scope)]
     if not targets:
         raise ValueError(f"the model has no tensors in scope {scope!r} to prune")
-    for module, _ in targets:
+    for module, attr in targets:
+        # torch's global pruning flattens every tensor with .view(-1), which fails on a
+        # convolution weight in channels_last_3d format (as train.fit leaves a model on CPU).
+        for name in (attr, f"{attr}_orig", f"{attr}_mask"):
+            for store in (module._parameters, module._buffers):
+                if store.get(name) is not None and not store[name].is_contiguous():
+                    store[name].data = store[name].data.contiguous()
+            if isinstance(module.__dict__.get(name), Tensor):  # a masked tensor of an earlier pruning
+                module.__dict__[name] = module.__dict__[name].contiguous()
         # prune re-registers a pruned tensor last; make_permanent puts it back in its place.
         module.__dict__.setdefault(_ORDER_ATTR, list(module._parameters))
     prune.global_unstructured(targets, pruning_method=method, **kwargs)

@@ -1,9 +1,9 @@
-"""Tests for gesturelib.compress (statistics, pruning, files) and gesturelib.export (ONNX, latency).
+"""Tests for gesturelib.compress: statistics, pruning, sparse / fp16 / int8 files.
 
 Most tests use a tiny model with every layer type the joint students have
 (Conv3d, BatchNorm3d, Conv2d, BatchNorm2d, LSTM, Linear), trained for a few
 steps on separable random data so its predictions mean something. The last
-ones (and the ONNX tests) run the real small student from ``gesturelib.models``.
+one runs the real small student from ``gesturelib.models``.
 """
 
 import copy
@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gesturelib import compress, export
+from gesturelib import compress
 
 CLASSES = 4
 
@@ -165,6 +165,26 @@ def test_global_pruning_hits_the_fraction_and_takes_the_smallest(model, fraction
     assert torch.equal(after["fc.bias"], before["fc.bias"])
     with pytest.raises(ValueError, match="fraction"):
         compress.prune_global_magnitude(model, 1.5)
+
+
+def _channels_last(module, *names):
+    for name in names:
+        tensor = getattr(module, name)
+        tensor.data = tensor.data.contiguous(memory_format=torch.channels_last_3d)
+
+
+def test_pruning_works_on_a_channels_last_model(trained):
+    """train.fit leaves a CPU model in channels_last_3d, where torch's global pruning cannot flatten conv weights."""
+    model, (x, _) = copy.deepcopy(trained[0]), trained[1]
+    _channels_last(model.conv3d, "weight")
+    assert not model.conv3d.weight.is_contiguous()
+    first = compress.prune_global_magnitude(model, 0.5, permanent=False)
+    assert first.selected == round(0.5 * first.total)
+    _channels_last(model.conv3d, "weight_orig", "weight_mask")  # what a fine-tune with the masks on does
+    compress.make_permanent(model)
+    report = compress.prune_global_magnitude(model, 0.7)  # the zeros are taken first, then the smallest
+    assert report.selected == round(0.7 * report.total)
+    assert int((model.conv3d.weight == 0).sum()) == report.per_layer["conv3d.weight"][0]
 
 
 def test_pruned_lstm_runs_and_keeps_its_state_dict_keys(trained):
@@ -319,44 +339,3 @@ def test_student_prunes_quantises_and_saves(student, tmp_path):
     assert compress.save_model(model, path, "sparse-fp32") == os.path.getsize(path)
     back = compress.load_sparse(path)
     assert all(torch.equal(back[k], v) for k, v in model.state_dict().items())
-
-
-# --------------------------------------------------------------------------- ONNX and latency
-
-
-@pytest.fixture(scope="module")
-def student_onnx(student, tmp_path_factory):
-    """The small student exported to ONNX (traced on 2 clips; the batch axis stays free)."""
-    pytest.importorskip("onnxruntime")
-    model, clips = student
-    return export.export_onnx(model, tmp_path_factory.mktemp("onnx") / "student.onnx", clips[:2])
-
-
-def test_onnx_runtime_matches_pytorch(student, student_onnx):
-    model, clips = student
-    assert student_onnx.is_file() and not student_onnx.with_name(student_onnx.name + ".data").exists()
-    check = export.check_onnx(model, student_onnx, clips)  # 5 clips: a batch size the trace did not see
-    assert check.ok, check
-    assert check.max_abs_diff < export.ONNX_TOLERANCE and check.same_predictions == 1.0
-
-
-def test_missing_onnx_packages_say_what_to_install(trained, tmp_path, monkeypatch):
-    import sys
-
-    monkeypatch.setitem(sys.modules, "onnxruntime", None)
-    with pytest.raises(ImportError, match=r'pip install -e "\.\[compress\]"'):
-        export.export_onnx(trained[0], tmp_path / "m.onnx", trained[1][0][:1])
-    rows = {r.form: r for r in export.cpu_latencies(trained[0], trained[1][0], runs=1, warmup=0)}
-    assert rows["onnxruntime"].median_ms is None and "pip install" in rows["onnxruntime"].note
-    assert rows["fp32"].median_ms > 0
-
-
-def test_cpu_latencies_cover_every_form(student, student_onnx):
-    model, clips = student
-    rows = export.cpu_latencies(model, clips, runs=3, warmup=1, onnx_path=student_onnx)
-    assert [r.form for r in rows] == ["fp32", "int8", "onnxruntime", "fp16"]
-    for row in rows[:3]:
-        assert row.median_ms > 0 and row.runs == 3 and row.threads == 1
-    fp16 = rows[3]
-    assert (fp16.median_ms is not None and fp16.median_ms > 0) or fp16.note
-    assert torch.get_num_threads() == 1
