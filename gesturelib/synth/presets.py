@@ -51,11 +51,12 @@ class Preset:
         return dict(zip(SPLITS, self.sequences))
 
 
-# Frame size of the CPU presets: mp4v encoding of the three videos dominates the
-# generation time (about 1 ms per frame at 320x240 on one core), so the course
-# uses 288x216, 0.45 x 640x480, to stay within 3 minutes on two cores; the hand
-# crop (half the person's height, ~35 px) still shows the hand shape at 32x32.
-_CPU_SIZE = (288, 216)
+# Frame size of the CPU presets: encoding the three mp4v videos takes about
+# half of the generation time and rendering most of the rest, both in
+# proportion to the pixels. 256x192, 0.4 x 640x480, keeps the course within
+# 3 minutes on two cores (benchmarks/bench_synth.py); the hand crop (half the
+# person's height, ~31 px) still shows the hand shape at the clips' 32x32.
+_CPU_SIZE = (256, 192)
 
 PRESETS: dict[str, Preset] = {
     # Notebooks and CI in quick mode: every class in every split, seconds to make
