@@ -18,10 +18,12 @@ interrupted mid-training resumes where it stopped.
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
 import os
 import shutil
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,22 @@ from .results import write_json_atomic
 from .train import Criterion, History, TrainConfig, atomic_torch_save, fit, load_history, save_history
 
 _KEY_FORMAT = 1
+_ONLY_CACHED = contextvars.ContextVar("only_cached", default=False)
+
+
+class NotCached(LookupError):
+    """Raised by :func:`load_or_train` inside :func:`only_cached` for a model not trained yet."""
+
+
+@contextmanager
+def only_cached():
+    """Inside this block :func:`load_or_train` loads what is cached and raises
+    :class:`NotCached` instead of training: a dry run that finds what is missing."""
+    token = _ONLY_CACHED.set(True)
+    try:
+        yield
+    finally:
+        _ONLY_CACHED.reset(token)
 
 
 def architecture_id(kind: str, preset: str) -> str:
@@ -102,6 +120,8 @@ def load_or_train(kind: str, preset: str, train_set: Dataset, val_set: Dataset |
     folder = cache_folder(key, cache_dir)
     if (folder / "key.json").exists():
         return load(folder)
+    if _ONLY_CACHED.get():
+        raise NotCached(f"{folder.name}: not trained yet")
     project_config.seed_everything(config.seed)
     model = models.build(kind, preset)
     history = fit(model, train_set, val_set, config, checkpoint_dir=folder / "checkpoint",

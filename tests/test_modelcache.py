@@ -84,3 +84,15 @@ def test_custom_criterion_needs_an_extra_key(tmp_path):
 def test_unfinished_folder_is_not_loaded(tmp_path):
     with pytest.raises(FileNotFoundError, match="key.json"):
         modelcache.load(tmp_path)
+
+
+def test_only_cached_loads_what_is_cached_and_refuses_to_train(tmp_path):
+    config = train.TrainConfig(epochs=1, batch_size=8, num_threads=1)
+    args = ("student_small", "course", tiny_clips(12, 0), None, config)
+    with modelcache.only_cached(), pytest.raises(modelcache.NotCached, match="not trained yet"):
+        modelcache.load_or_train(*args, data_key="tiny", cache_dir=tmp_path, progress=False)
+    assert not any(tmp_path.iterdir())  # the dry run left nothing behind
+    trained, _ = modelcache.load_or_train(*args, data_key="tiny", cache_dir=tmp_path, progress=False)
+    with modelcache.only_cached():
+        loaded, _ = modelcache.load_or_train(*args, data_key="tiny", cache_dir=tmp_path, progress=False)
+    assert all(torch.equal(loaded.state_dict()[k], v) for k, v in trained.state_dict().items())

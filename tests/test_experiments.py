@@ -1,0 +1,46 @@
+"""The chapters' recipes: runs trained side by side are the models a chapter trains on its own."""
+
+import pytest
+import torch
+
+from gesturelib import experiments, modelcache
+
+
+@pytest.fixture
+def quick_data(tmp_path, monkeypatch):
+    """Quick mode on a private data root (its own embedded dataset, clips and models)."""
+    monkeypatch.setenv("GESTURELIB_QUICK", "1")
+    monkeypatch.setenv("GESTURELIB_DATA", str(tmp_path))
+    return tmp_path
+
+
+def test_run_stands_for_a_recipe_call():
+    run = experiments.run("student", "student_small", seed=1, T=2.0)
+    assert run == experiments.run("student", "student_small", T=2.0, seed=1)  # order does not matter
+    assert run.options == (("T", 2.0), ("seed", 1))
+    with pytest.raises(ValueError, match="unknown recipe"):
+        experiments.run("distilled", "student_small")
+
+
+def test_every_chapter_model_trains_on_one_thread():
+    assert all(experiments.train_config(kind).num_threads == 1 for kind in experiments.FULL.epochs)
+
+
+@pytest.mark.slow
+def test_side_by_side_training_equals_training_in_the_notebook(quick_data):
+    runs = [experiments.run("trained", "student_small", seed=seed) for seed in (0, 1)]
+    assert experiments.train_all(runs, workers=2, progress=False) == 2  # two worker processes
+    assert experiments.train_all(runs, workers=2, progress=False) == 0  # both cached now
+    side_by_side, _ = runs[1]()
+    folders = sorted((quick_data / "quick" / "models").iterdir())
+    assert len(folders) == 2
+    for folder in folders:  # train both again here, in this process, from an empty cache
+        for item in folder.iterdir():
+            item.unlink()
+        folder.rmdir()
+    with modelcache.only_cached(), pytest.raises(modelcache.NotCached):
+        runs[1]()
+    assert experiments.train_all(runs, workers=1, progress=False) == 2
+    here, _ = runs[1]()
+    for name, value in side_by_side.state_dict().items():
+        assert torch.equal(here.state_dict()[name], value), name
