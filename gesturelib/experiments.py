@@ -8,10 +8,11 @@ the full budget is sized for the time limits of the chapters on a 2-core CPU.
 
 Every model of the chapters trains on ONE thread, and a chapter that needs
 several trains them side by side, one process per core (:func:`train_all`).
-Two reasons: these small models use a second thread poorly (about 1.5x the
-speed of one), so two runs side by side get about 1.4x the work done; and the
-numbers of a run depend on its thread count, so one fixed count means a model
-is the same whichever chapter (or process) trained it first.
+Two reasons: these small models use a second thread poorly, so two runs side
+by side get more done than one run on two threads
+(``benchmarks/bench_side_by_side.py``); and the numbers of a run depend on its
+thread count, so one fixed count means a model is the same whichever chapter
+(or process) trained it first.
 """
 
 from __future__ import annotations
@@ -51,15 +52,15 @@ class Budget:
 # convolution and the augmentation dominate, so a student is barely cheaper than the
 # teacher). The baselines' validation accuracy levels off after about 8 epochs
 # (chapter 03's curves).
-# Chapter 06 alone trains 3 (choice of T) + 11 (seeds) + 1 (T^2 off) + 7 (grid) students:
+# Chapter 06 alone trains 3 (choice of T) + 11 (seeds) + 1 (T^2 off) + 4 (grid) students:
 # their epochs are what the whole main job's time hinges on, so they get fewer.
 FULL = Budget(
-    epochs={"cnn3d": 9, "lstm": 9, "joint": 9, "student_medium": 4, "student_small": 4},
+    epochs={"cnn3d": 9, "lstm": 9, "joint": 9, "student_medium": 3, "student_small": 3},
     seeds=(0, 1, 2),
     temperatures=(2.0, 4.0, 8.0),
     grid_alphas=(0.25, 0.5, 0.75),
     grid_temperatures=(2.0, 8.0),
-    grid_epochs=2,
+    grid_epochs=3,  # the students' own: its alpha = 0.5 cells are runs of the choice of T
     finetune_epochs=2,
 )
 QUICK = Budget(
@@ -199,13 +200,14 @@ def train_all(runs: Sequence[Run], dataset_dir: str | Path | None = None, worker
     s = splits(dataset_dir)
     if any(r.recipe == "student" and dict(r.options).get("with_teacher", True) for r in runs):
         teacher(s)
-    missing = []
-    for model_run in dict.fromkeys(runs):
+    missing: dict[Path, Run] = {}  # one run per model: two calls can name the same model
+    for model_run in runs:
         try:
             with modelcache.only_cached():
                 model_run(s)
-        except modelcache.NotCached:
-            missing.append(model_run)
+        except modelcache.NotCached as not_cached:
+            missing.setdefault(not_cached.folder, model_run)
+    missing = list(missing.values())
     workers = min(workers or os.cpu_count() or 1, len(missing))
     directory = None if dataset_dir is None else str(dataset_dir)
     with tqdm(total=len(missing), desc=f"training on {max(workers, 1)} cores", unit="model",

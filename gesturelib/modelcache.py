@@ -42,7 +42,12 @@ _ONLY_CACHED = contextvars.ContextVar("only_cached", default=False)
 
 
 class NotCached(LookupError):
-    """Raised by :func:`load_or_train` inside :func:`only_cached` for a model not trained yet."""
+    """Raised by :func:`load_or_train` inside :func:`only_cached` for a model not trained yet;
+    ``folder`` is where it will be stored (one folder per key)."""
+
+    def __init__(self, folder: Path):
+        super().__init__(f"{folder.name}: not trained yet")
+        self.folder = folder
 
 
 @contextmanager
@@ -121,7 +126,7 @@ def load_or_train(kind: str, preset: str, train_set: Dataset, val_set: Dataset |
     if (folder / "key.json").exists():
         return load(folder)
     if _ONLY_CACHED.get():
-        raise NotCached(f"{folder.name}: not trained yet")
+        raise NotCached(folder)
     project_config.seed_everything(config.seed)
     model = models.build(kind, preset)
     history = fit(model, train_set, val_set, config, checkpoint_dir=folder / "checkpoint",

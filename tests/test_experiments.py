@@ -29,7 +29,10 @@ def test_every_chapter_model_trains_on_one_thread():
 @pytest.mark.slow
 def test_side_by_side_training_equals_training_in_the_notebook(quick_data):
     runs = [experiments.run("trained", "student_small", seed=seed) for seed in (0, 1)]
-    assert experiments.train_all(runs, workers=2, progress=False) == 2  # two worker processes
+    same_model = experiments.run("student", "student_small", seed=1, with_teacher=False,  # = trained(...)
+                                 epochs=experiments.QUICK.epochs["student_small"])
+    assert same_model != runs[1]
+    assert experiments.train_all([*runs, same_model], workers=2, progress=False) == 2  # two workers, two models
     assert experiments.train_all(runs, workers=2, progress=False) == 0  # both cached now
     side_by_side, _ = runs[1]()
     folders = sorted((quick_data / "quick" / "models").iterdir())
