@@ -53,10 +53,11 @@ class Preset:
 
 # Frame size of the CPU presets: encoding the three mp4v videos takes about
 # half of the generation time and rendering most of the rest, both in
-# proportion to the pixels. 256x192, 0.4 x 640x480, keeps the course within
-# 3 minutes on two cores (benchmarks/bench_synth.py); the hand crop (half the
-# person's height, ~31 px) still shows the hand shape at the clips' 32x32.
-_CPU_SIZE = (256, 192)
+# proportion to the pixels. 224x168, 0.35 x 640x480, keeps the course within
+# 3 minutes on two cores (benchmarks/bench_synth.py) with a margin for a busy
+# machine; the hand crop (half the person's height, ~27 px) still shows the
+# hand shape when scaled to the clips' 32x32.
+_CPU_SIZE = (224, 168)
 
 PRESETS: dict[str, Preset] = {
     # Notebooks and CI in quick mode: every class in every split, seconds to make
