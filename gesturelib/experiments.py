@@ -200,14 +200,14 @@ def train_all(runs: Sequence[Run], dataset_dir: str | Path | None = None, worker
     s = splits(dataset_dir)
     if any(r.recipe == "student" and dict(r.options).get("with_teacher", True) for r in runs):
         teacher(s)
-    missing: dict[Path, Run] = {}  # one run per model: two calls can name the same model
+    by_folder: dict[Path, Run] = {}  # one run per model: two calls can name the same model
     for model_run in runs:
         try:
             with modelcache.only_cached():
                 model_run(s)
         except modelcache.NotCached as not_cached:
-            missing.setdefault(not_cached.folder, model_run)
-    missing = list(missing.values())
+            by_folder.setdefault(not_cached.folder, model_run)
+    missing = list(by_folder.values())
     workers = min(workers or os.cpu_count() or 1, len(missing))
     directory = None if dataset_dir is None else str(dataset_dir)
     with tqdm(total=len(missing), desc=f"training on {max(workers, 1)} cores", unit="model",
