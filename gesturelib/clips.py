@@ -354,20 +354,82 @@ def _resize(image: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
 
 
+class _ClipCanvas:
+    """The resized crops of one clip, filled frame by frame, then finished into the uint8 clip.
+
+    Gray and depth can arrive in separate decoding passes: :meth:`windows`
+    says where to cut, :meth:`add_gray` and :meth:`add_depth` take the cut
+    windows. Depth is resized before it is normalised, which is cheaper
+    (32x32 instead of ~260x260 pixels per frame) and gives the same image: the
+    area average of "user depth mapped linearly, background 0" equals the user
+    coverage of the output pixel times the mapped mean user depth. The clip's
+    depth range (:attr:`ClipSettings.depth_percentiles`) is measured on those
+    output pixels, over both crops and all frames.
+    """
+
+    def __init__(self, geometry: CropGeometry, settings: ClipSettings):
+        self.geometry, self.settings = geometry, settings
+        shape = (2, len(geometry.frames), settings.size, settings.size)
+        self.gray = np.empty(shape, np.uint8)
+        self.coverage = np.empty(shape, np.float32)  # fraction of the pixel on the user
+        self.user_depth = np.empty(shape, np.float32)  # mean depth of that part, mm
+
+    def windows(self, k: int) -> list[tuple[slice, slice]]:
+        """(rows, columns) of the body and the hand crop of clip frame ``k`` in the unmirrored frame."""
+        width = self.geometry.frame_size[0]
+        windows = []
+        for boxes in (self.geometry.body, self.geometry.hand):
+            x0, y0, x1, y1 = boxes[k]
+            if self.geometry.mirrored:  # boxes are in mirrored coordinates; flip after resizing
+                x0, x1 = width - x1, width - x0
+            windows.append((slice(y0, y1), slice(x0, x1)))
+        return windows
+
+    def add_gray(self, k: int, gray: list[np.ndarray]) -> None:
+        """Clip frame ``k`` from its body and hand windows of the uint8 gray frame."""
+        for stream, window in enumerate(gray):
+            self.gray[stream, k] = np.rint(_resize(window.astype(np.float32), self.settings.size))
+
+    def add_depth(self, k: int, depth: list[np.ndarray], mask: list[np.ndarray]) -> None:
+        """Clip frame ``k`` from its windows of the depth (mm) and user-mask frames."""
+        for stream, (depth_window, mask_window) in enumerate(zip(depth, mask)):
+            depth_mm = depth_window.astype(np.float32)
+            user = (mask_window & (depth_mm > 0)).astype(np.float32)  # 0 mm: no reading
+            small = _resize(cv2.merge([user, depth_mm * user]), self.settings.size)
+            self.coverage[stream, k] = small[..., 0]
+            self.user_depth[stream, k] = small[..., 1] / np.maximum(small[..., 0], 1e-6)
+
+    def add(self, k: int, frame: dict[str, np.ndarray]) -> None:
+        """Clip frame ``k`` from one decoded frame (``"gray"``, ``"depth"`` mm, ``"mask"``)."""
+        windows = self.windows(k)
+        self.add_gray(k, [frame["gray"][window] for window in windows])
+        self.add_depth(k, [frame["depth"][window] for window in windows],
+                       [frame["mask"][window] for window in windows])
+
+    def finish(self) -> np.ndarray:
+        """uint8 (2 [body, hand], 2 [gray, depth], K, size, size), depth normalised over the clip."""
+        gray, coverage, user_depth = self.gray, self.coverage, self.user_depth
+        if self.geometry.mirrored:
+            gray, coverage, user_depth = gray[..., ::-1], coverage[..., ::-1], user_depth[..., ::-1]
+        on_user = coverage > 0
+        if on_user.any():
+            near, far = np.percentile(user_depth[on_user], self.settings.depth_percentiles)
+        else:  # no user pixel in any crop: the depth channel stays empty
+            near = far = 0.0
+        floor = self.settings.depth_floor
+        mapped = floor + (far - user_depth) * ((255 - floor) / max(far - near, 1.0))
+        depth_image = np.rint(np.clip(mapped, floor, 255) * coverage).astype(np.uint8)
+        return np.ascontiguousarray(np.stack([gray, depth_image], axis=1))
+
+
 def render_clip(geometry: CropGeometry, frames: dict[str, np.ndarray], settings: ClipSettings) -> np.ndarray:
     """Cut, clean and resize the crops of ``geometry`` from decoded frames.
 
     ``frames`` is what :meth:`chalearn.Sample.read_frames` returns for (at
     least) ``geometry.frames``: key ``"frames"`` (sorted 1-based numbers) and
     stacked ``"gray"`` uint8, ``"depth"`` uint16 mm and ``"mask"`` bool arrays.
-    Returns uint8 (2 [body, hand], 2 [gray, depth], K, size, size).
-
-    Depth is resized before it is normalised, which is cheaper (32x32 instead
-    of ~260x260 pixels per frame) and gives the same image: the area average
-    of "user depth mapped linearly, background 0" equals the user coverage of
-    the output pixel times the mapped mean user depth. The clip's depth range
-    (:attr:`ClipSettings.depth_percentiles`) is measured on those output
-    pixels, over both crops and all frames.
+    Returns uint8 (2 [body, hand], 2 [gray, depth], K, size, size); see
+    :class:`_ClipCanvas` for how depth is cleaned and normalised.
     """
     available = np.asarray(frames["frames"])
     rows = np.minimum(np.searchsorted(available, geometry.frames), len(available) - 1)
@@ -378,35 +440,10 @@ def render_clip(geometry: CropGeometry, frames: dict[str, np.ndarray], settings:
     if frames["gray"].shape[1:] != (height, width):
         raise ValueError(f"{geometry.sequence}: frames are {frames['gray'].shape[2]}x{frames['gray'].shape[1]}, "
                          f"the geometry expects {width}x{height}")
-
-    size, count = settings.size, len(rows)
-    gray = np.empty((2, count, size, size), np.uint8)
-    coverage = np.empty((2, count, size, size), np.float32)  # fraction of the pixel on the user
-    user_depth = np.empty((2, count, size, size), np.float32)  # mean depth of that part, mm
-    for stream, boxes in enumerate((geometry.body, geometry.hand)):
-        for k, (row, (x0, y0, x1, y1)) in enumerate(zip(rows, boxes)):
-            if geometry.mirrored:  # boxes are in mirrored coordinates; flip after resizing
-                x0, x1 = width - x1, width - x0
-            window = (row, slice(y0, y1), slice(x0, x1))
-            depth = frames["depth"][window].astype(np.float32)
-            user = (frames["mask"][window] & (depth > 0)).astype(np.float32)  # 0 mm: no reading
-            # One 3-channel resize costs about half of three 1-channel ones.
-            small = _resize(cv2.merge([frames["gray"][window].astype(np.float32), user, depth * user]), size)
-            gray[stream, k] = np.rint(small[..., 0])
-            coverage[stream, k] = small[..., 1]
-            user_depth[stream, k] = small[..., 2] / np.maximum(small[..., 1], 1e-6)
-    if geometry.mirrored:
-        gray, coverage, user_depth = gray[..., ::-1], coverage[..., ::-1], user_depth[..., ::-1]
-
-    on_user = coverage > 0
-    if on_user.any():
-        near, far = np.percentile(user_depth[on_user], settings.depth_percentiles)
-    else:  # no user pixel in any crop: the depth channel stays empty
-        near = far = 0.0
-    floor = settings.depth_floor
-    mapped = floor + (far - user_depth) * ((255 - floor) / max(far - near, 1.0))
-    depth_image = np.rint(np.clip(mapped, floor, 255) * coverage).astype(np.uint8)
-    return np.ascontiguousarray(np.stack([gray, depth_image], axis=1))
+    canvas = _ClipCanvas(geometry, settings)
+    for k, row in enumerate(rows):
+        canvas.add(k, {m: frames[m][row] for m in MODALITIES})
+    return canvas.finish()
 
 
 def extract_clip(skeleton: np.ndarray, frames: dict[str, np.ndarray], gesture: Sequence[int],
@@ -423,9 +460,12 @@ def sample_clips(sample: Any, settings: ClipSettings, variable_length: bool = Fa
                  errors: list[ClipError] | None = None) -> list[GestureClip]:
     """Clips of every labelled gesture of one sequence, with ONE decoding pass.
 
-    The frames the clips need are decoded together and held in memory (about
-    1.2 MB per 640x480 frame: ~300 MB for the 240 frames of a sequence's
-    course clips, more for ``variable_length``).
+    Each frame a clip needs is cropped as soon as it is decoded
+    (:meth:`chalearn.Sample.iter_video`, one pass per video) and only the
+    crops are converted, so memory holds the clips and the depth windows, not
+    the full frames (which, at 1.2 MB per 640x480 frame, cost more to allocate
+    than to crop). One pass per video, because decoding several in lockstep
+    costs about twice as much per frame.
 
     ``sample`` is a :class:`chalearn.Sample`. A gesture that cannot be cropped
     (:class:`ClipError`, e.g. untracked throughout) raises, unless ``errors``
@@ -441,11 +481,25 @@ def sample_clips(sample: Any, settings: ClipSettings, variable_length: bool = Fa
             if errors is None:
                 raise
             errors.append(error)
-    if not geometries:
-        return []
-    needed = np.unique(np.concatenate([geometry.frames for geometry in geometries]))
-    decoded = sample.read_frames(needed, MODALITIES)
-    return [GestureClip(clip=render_clip(geometry, decoded, settings), gesture_id=geometry.gesture[0],
+    canvases = [_ClipCanvas(geometry, settings) for geometry in geometries]
+    uses: dict[int, list[tuple[_ClipCanvas, int]]] = {}  # frame number -> (clip, clip frame) pairs
+    for canvas in canvases:
+        for k, number in enumerate(canvas.geometry.frames.tolist()):
+            uses.setdefault(number, []).append((canvas, k))
+    # One pass per video, converting only the windows. Only the depth windows
+    # wait, until the mask pass pairs them with the user.
+    depth_windows = {}
+    for number, frame in sample.iter_video("depth", uses):
+        for canvas, k in uses[number]:
+            depth_windows[id(canvas), k] = [sample.convert("depth", frame[w]) for w in canvas.windows(k)]
+    for number, frame in sample.iter_video("user", uses):
+        for canvas, k in uses[number]:
+            canvas.add_depth(k, depth_windows.pop((id(canvas), k)),
+                             [sample.convert("mask", frame[w]) for w in canvas.windows(k)])
+    for number, frame in sample.iter_video("color", uses):
+        for canvas, k in uses[number]:
+            canvas.add_gray(k, [sample.convert("gray", frame[w]) for w in canvas.windows(k)])
+    return [GestureClip(clip=canvas.finish(), gesture_id=geometry.gesture[0],
                         start=geometry.gesture[1], end=geometry.gesture[2], mirrored=geometry.mirrored,
                         frames=geometry.frames)
-            for geometry in geometries]
+            for canvas, geometry in zip(canvases, geometries)]

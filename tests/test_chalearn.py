@@ -112,6 +112,22 @@ def test_read_frames_equals_the_full_read(good):
         sample.read_frames([1], modalities=("infrared",))
 
 
+def test_iter_video_yields_the_wanted_frames_and_windows_convert_like_full_frames(good):
+    sample = open_sample(good[0])
+    numbers = [number for number, _ in sample.iter_video("depth", [9, 2, 2, 5])]
+    assert numbers == [2, 5, 9]
+    window = (slice(3, 17), slice(5, 30))
+    for number, frame in sample.iter_video("depth", [2, 5, 9]):
+        full = sample.convert("depth", frame)
+        np.testing.assert_array_equal(full, sample.depth()[number - 1])
+        np.testing.assert_array_equal(sample.convert("depth", frame[window]), full[window])
+    every = list(sample.iter_video("user"))
+    assert [number for number, _ in every] == list(range(1, 13))
+    assert list(sample.iter_video("color", [])) == []
+    with pytest.raises(ValueError, match="unknown video"):
+        list(sample.iter_video("infrared"))
+
+
 def test_same_inputs_give_byte_identical_csv_members(tmp_path, good):
     again = tmp_path / "Sample0001.zip"
     write_sample(again)

@@ -179,3 +179,18 @@ def test_dataset_without_any_usable_sequence_is_an_error(tmp_path):
         clipcache.prepare(tmp_path / "broken", cache_dir=tmp_path / "cache", workers=1, progress=False)
     with pytest.raises(FileNotFoundError, match="no such dataset folder"):
         clipcache.prepare(tmp_path / "missing", cache_dir=tmp_path / "cache", workers=1, progress=False)
+
+
+@pytest.mark.parametrize("sample_name, variable_length", [("Sample0001", False), ("Sample0002", True)])
+def test_streamed_clips_equal_clips_rendered_from_stacked_frames(dataset, sample_name, variable_length):
+    # sample_clips crops each frame as it is decoded, one video at a time;
+    # render_clip works on frames read and stacked first. Both must agree.
+    sample = chalearn.open_sample(dataset / f"{sample_name}.zip")
+    settings = clips.settings_for("course")
+    streamed = clips.sample_clips(sample, settings, variable_length=variable_length)
+    assert len(streamed) == len(GESTURES)
+    for clip, gesture in zip(streamed, GESTURES):
+        geometry = clips.crop_boxes(sample.skeleton(), gesture, (WIDTH, HEIGHT), settings, variable_length)
+        stacked = clips.render_clip(geometry, sample.read_frames(geometry.frames, clips.MODALITIES), settings)
+        np.testing.assert_array_equal(clip.clip, stacked)
+    assert streamed[0].mirrored == (sample_name == "Sample0002")
