@@ -41,6 +41,7 @@ import math
 import statistics
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, NamedTuple, Sequence
 
 import torch
@@ -185,6 +186,7 @@ class KDCriterion:
         t2_scaling: bool = True,
         mode: str = "online",
         teacher: nn.Module | None = None,
+        memo: TeacherMemo | None = None,
     ):
         if mode not in TEACHER_MODES:
             raise ValueError(f"teacher mode must be one of {TEACHER_MODES}, got {mode!r}")
@@ -194,7 +196,7 @@ class KDCriterion:
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f"alpha must be in [0, 1], got {alpha}")
         self.T, self.alpha, self.t2_scaling, self.mode = T, alpha, t2_scaling, mode
-        self.teacher = teacher
+        self.teacher, self.memo = teacher, memo
 
     def terms(self, student_logits: Tensor, target, inputs: Tensor) -> KDTerms:
         """The soft and hard terms on this batch (for logging and plots)."""
@@ -217,8 +219,47 @@ class KDCriterion:
         self.teacher.eval()  # whatever happened to it since, the teacher never trains here
         if next(self.teacher.parameters()).device != inputs.device:
             self.teacher.to(inputs.device)
+        if self.memo is not None:
+            return labels, self.memo.logits(self.teacher, inputs)
         with torch.no_grad():
             return labels, self.teacher(inputs)
+
+
+class TeacherMemo:
+    """The teacher's logits for the batches it has seen, on disk, looked up by the batch's bytes.
+
+    Online distillation runs the teacher on every augmented batch. Runs of one
+    seed draw the same shuffling and the same augmentations whatever the
+    student, T or alpha, so they show the teacher the same batches: with a
+    memo the first such run pays for the teacher's forward passes and the
+    others read them back. The key is a hash of the batch's bytes and shape,
+    the teacher's weights, the device and the thread count, so a hit returns
+    exactly what the frozen teacher computes (on a CPU, one thread count gives
+    bit-identical results) and a student trains to the same weights with or
+    without a memo. Files are written atomically (temporary name, then
+    rename), so processes training side by side can share one folder.
+    """
+
+    def __init__(self, folder: str | Path, teacher: nn.Module):
+        self.folder = Path(folder) / weights_hash(teacher)
+        self.hits = self.misses = 0
+
+    def logits(self, teacher: nn.Module, inputs: Tensor) -> Tensor:
+        """The frozen teacher's logits for ``inputs`` (eval mode, no gradients), read back when this batch was seen."""
+        batch = inputs.detach().cpu().contiguous()
+        digest = hashlib.blake2b(batch.reshape(-1).view(torch.uint8).numpy(), digest_size=16)
+        digest.update(f"{tuple(batch.shape)}:{batch.dtype}:{inputs.device.type}:"
+                      f"{torch.get_num_threads()}".encode())
+        path = self.folder / f"{digest.hexdigest()}.pt"
+        if path.exists():
+            self.hits += 1
+            return torch.load(path, map_location=inputs.device, weights_only=True)
+        self.misses += 1
+        teacher.eval()
+        with torch.no_grad():
+            logits = teacher(inputs)
+        train.atomic_torch_save(logits.cpu(), path)
+        return logits
 
 
 def teacher_logits(teacher: nn.Module, dataset: Dataset, batch_size: int = 64) -> Tensor:
@@ -269,6 +310,7 @@ def train_student(
     plain_train_set: Dataset | None = None,
     seed: int | None = None,
     cache_dir=None,
+    teacher_memo: str | Path | None = None,
     progress: bool = True,
 ) -> tuple[nn.Module, train.History]:
     """A student trained (or loaded from the model cache) with labels only or with the teacher.
@@ -280,7 +322,9 @@ def train_student(
     ``teacher_mode="cached"`` needs ``plain_train_set``, the training clips
     without augmentation, in the same order as ``train_set``; their logits are
     computed only when the student is not cached yet. ``seed`` overrides
-    ``config.seed`` (for runs over several seeds).
+    ``config.seed`` (for runs over several seeds). ``teacher_memo``, a folder,
+    lets "online" runs share the teacher's logits (:class:`TeacherMemo`); it
+    changes how long training takes, never the student.
     """
     if seed is not None:
         config = dataclasses.replace(config, seed=seed)
@@ -296,7 +340,9 @@ def train_student(
         key = modelcache.model_key(kind, preset, config, data_key=data_key, extra_key=extra_key)
         if not (modelcache.cache_folder(key, cache_dir) / "key.json").exists():
             train_set = WithTeacherLogits(train_set, teacher_logits(teacher, plain_train_set, config.eval_batch_size))
-    criterion = KDCriterion(T, alpha, t2_scaling, teacher_mode, teacher if teacher_mode == "online" else None)
+    online = teacher_mode == "online"
+    memo = TeacherMemo(teacher_memo, teacher) if online and teacher_memo is not None else None
+    criterion = KDCriterion(T, alpha, t2_scaling, teacher_mode, teacher if online else None, memo)
     return modelcache.load_or_train(kind, preset, train_set, val_set, config, criterion=criterion,
                                     extra_key=extra_key, **common)
 

@@ -140,13 +140,17 @@ def teacher(data_splits: Splits | None = None) -> nn.Module:
 def student(kind: str, seed: int = 0, with_teacher: bool = True, T: float = 4.0, alpha: float = 0.5,
             t2_scaling: bool = True, epochs: int | None = None, data_splits: Splits | None = None,
             progress: bool = True) -> tuple[nn.Module, train.History]:
-    """A student trained with labels only, or with labels and the 3D-CNN teacher (online, augmented input)."""
+    """A student trained with labels only, or with labels and the 3D-CNN teacher (online, augmented input).
+
+    Runs of one seed share the teacher's logits through a :class:`distill.TeacherMemo`
+    under the data folder: only the first of them pays for the teacher.
+    """
     s = data_splits or splits()
     cfg = train_config(kind, seed, epochs=epochs)
     return distill.train_student(
         kind, PRESET, s.train, s.validation, cfg, data_key=s.key,
         teacher=teacher(s) if with_teacher else None, T=T, alpha=alpha, t2_scaling=t2_scaling,
-        teacher_mode="online", progress=progress,
+        teacher_mode="online", teacher_memo=config.data_root() / "teacher-logits", progress=progress,
     )
 
 

@@ -9,7 +9,8 @@ number generators' states. Training killed at any point (even ``kill -9``) and
 started again with the same arguments resumes from the last finished epoch
 and ends with exactly the weights and metrics of an uninterrupted run: the
 shuffling order of each epoch comes from a generator seeded with the seed and
-the epoch number, and the RNG states cover dropout and augmentation.
+the epoch number, and so do its augmentations (``data.SeededLoader``); the
+RNG states in the checkpoint cover dropout.
 
 On a CPU the model runs in the ``channels_last_3d`` memory format on all cores
 (or ``TrainConfig.num_threads``). Inside ``torchrun`` (an initialised
@@ -41,6 +42,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 from tqdm.auto import tqdm
 
 from .config import seed_everything
+from .data import SeededLoader
 from .results import write_json_atomic
 
 log = logging.getLogger(__name__)
@@ -275,16 +277,18 @@ def _to_device(target: Any, device: torch.device) -> Any:
 
 def _train_loader(dataset: Dataset, config: TrainConfig, epoch: int, rank: int, world: int) -> DataLoader:
     # A fresh generator per epoch: the order of epoch e never depends on what ran before it,
-    # which is what makes a resumed run shuffle exactly like an uninterrupted one.
+    # which is what makes a resumed run shuffle exactly like an uninterrupted one. The
+    # SeededLoader draws the augmentations from a private RNG seeded by the same generator,
+    # so they never depend on the model either (on how many numbers its dropout drew):
+    # every model trained with one seed sees the very same augmented batches.
+    generator = torch.Generator().manual_seed(config.seed * 10_000 + epoch)
     if world > 1:
         sampler = DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=True, seed=config.seed)
         sampler.set_epoch(epoch)
-        return DataLoader(dataset, batch_size=config.batch_size, sampler=sampler,
-                          num_workers=config.num_workers,
-                          generator=torch.Generator().manual_seed(config.seed * 10_000 + epoch))
-    return DataLoader(dataset, batch_size=config.batch_size, shuffle=True,
-                      num_workers=config.num_workers,
-                      generator=torch.Generator().manual_seed(config.seed * 10_000 + epoch))
+        return SeededLoader(dataset, batch_size=config.batch_size, sampler=sampler,
+                            num_workers=config.num_workers, generator=generator)
+    return SeededLoader(dataset, batch_size=config.batch_size, shuffle=True,
+                        num_workers=config.num_workers, generator=generator)
 
 
 def _steps_per_epoch(dataset: Dataset, config: TrainConfig, world: int) -> int:

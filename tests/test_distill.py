@@ -354,3 +354,47 @@ def test_choose_temperature_uses_validation_accuracy(tiny_run, monkeypatch):
     assert all(dataset is val for dataset in seen)
     with pytest.raises(ValueError, match="validation"):
         distill.choose_temperature("student_small", "course", augmented, None, config, data_key="x", teacher=teacher)
+
+
+def test_teacher_memo_returns_what_the_teacher_computes_and_keys_on_batch_and_threads(tmp_path):
+    teacher = _teacher()
+    memo = distill.TeacherMemo(tmp_path, teacher)
+    inputs = torch.randn(5, 4)
+    first = memo.logits(teacher, inputs)
+    again = memo.logits(teacher, inputs.clone())
+    with torch.no_grad():
+        torch.testing.assert_close(again, teacher.eval()(inputs), rtol=0, atol=0)
+    assert (memo.hits, memo.misses) == (1, 1) and torch.equal(first, again)
+    memo.logits(teacher, inputs + 1e-6)  # another batch: another entry
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(threads + 1)  # another thread count may round differently
+        memo.logits(teacher, inputs)
+    finally:
+        torch.set_num_threads(threads)
+    assert (memo.hits, memo.misses) == (1, 3)
+    other = copy.deepcopy(teacher)
+    with torch.no_grad():
+        next(other.parameters())[0] += 1e-3
+    assert distill.TeacherMemo(tmp_path, other).folder != memo.folder  # another teacher, another folder
+
+
+def test_memo_shares_teacher_logits_across_students_without_changing_them(tiny_run, tmp_path):
+    teacher, plain, augmented, val, config, options = tiny_run
+    options = {**options, "cache_dir": tmp_path / "models"}
+
+    def student(kind, memo, cache, **settings):
+        model, _ = distill.train_student(kind, "course", augmented, val, config, **{**options, "cache_dir": cache},
+                                         teacher=teacher, T=4.0, alpha=1.0, teacher_memo=memo, **settings)
+        return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+    memo = tmp_path / "memo"
+    without = student("student_small", None, tmp_path / "a")
+    filled = student("student_small", memo, tmp_path / "b")
+    entries = sorted(memo.rglob("*.pt"))
+    assert len(entries) == 2  # 8 clips in batches of 4, one epoch
+    # another student and another T, same seed: the same augmented batches, so only hits
+    student("student_medium", memo, tmp_path / "c", )
+    hit = student("student_small", memo, tmp_path / "d")
+    assert sorted(memo.rglob("*.pt")) == entries
+    assert torch.equal(without, filled) and torch.equal(filled, hit)
