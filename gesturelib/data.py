@@ -25,9 +25,11 @@ from typing import Callable, Iterator
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 from torchvision import tv_tensors
 from torchvision.transforms import v2
+from torchvision.transforms.v2.functional._geometry import _get_inverse_affine_matrix
 
 from . import chalearn, clipcache, clips
 
@@ -76,19 +78,62 @@ class GestureClips(Dataset):
 
 class ClipAugmentation(torch.nn.Module):
     """Random rotation, translation and zoom of a clip: one draw per stream, shared by
-    all its frames and both channels. Takes and returns (2, 2, T, H, W) tensors."""
+    all its frames and both channels. Takes and returns (2, 2, T, H, W) tensors.
+
+    ``self.affine``, a ``v2.RandomAffine``, draws each stream's parameters and
+    defines the warp; ``reference`` applies it the plain way, one v2 call per
+    stream. ``forward`` gives bit-identical clips (``tests/test_data.py``
+    checks it) in a third of the time: it warps both streams in one
+    ``grid_sample`` call over a sampling grid whose constant part is computed
+    once, the same arithmetic as v2's kernel. On 32x32 crops v2's per-call
+    overhead made augmentation about a fifth of a student's training epoch.
+    """
 
     def __init__(self, rotation: float, translation: float, zoom: tuple[float, float]):
         super().__init__()
         self.affine = v2.RandomAffine(degrees=rotation, translate=(translation, translation), scale=zoom,
                                       interpolation=v2.InterpolationMode.BILINEAR, fill=0)
+        self._base_grids: dict[tuple[int, int], torch.Tensor] = {}
 
-    def forward(self, clip: torch.Tensor) -> torch.Tensor:
+    def reference(self, clip: torch.Tensor) -> torch.Tensor:
+        """The same augmentation through one ``v2.RandomAffine`` call per stream."""
         streams = []
         for stream in clip:  # (C, T, H, W) -> a (T, C, H, W) video: one parameter draw
             video = tv_tensors.Video(stream.transpose(0, 1))
             streams.append(self.affine(video).as_subclass(torch.Tensor).transpose(0, 1))
         return torch.stack(streams)
+
+    def forward(self, clip: torch.Tensor) -> torch.Tensor:
+        streams, channels, frames, height, width = clip.shape
+        matrices = []
+        for stream in clip:
+            p = self.affine.make_params([stream])
+            matrices.append(_get_inverse_affine_matrix([0.0, 0.0], p["angle"], [float(t) for t in p["translate"]],
+                                                       p["scale"], list(p["shear"])))
+        # v2's _affine_grid, batched over the streams: pixel-centre coordinates times
+        # the inverse matrix, normalised to [-1, 1].
+        theta = torch.tensor(matrices, dtype=clip.dtype).reshape(streams, 2, 3)
+        scaled = theta.transpose(1, 2).div_(torch.tensor([0.5 * width, 0.5 * height], dtype=clip.dtype))
+        grid = self._base_grid(height, width, clip.dtype).expand(streams, -1, -1).bmm(scaled)
+        # v2's _apply_grid_transform with fill 0: a ones channel marks where the
+        # warp reached outside the crop, and those pixels are scaled towards 0.
+        images = clip.reshape(streams, channels * frames, height, width)
+        ones = torch.ones(streams, 1, height, width, dtype=clip.dtype)
+        warped = F.grid_sample(torch.cat([images, ones], dim=1), grid.view(streams, height, width, 2),
+                               mode="bilinear", padding_mode="zeros", align_corners=False)
+        warped, mask = warped[:, :-1], warped[:, -1:]
+        return (warped * mask).reshape(clip.shape)
+
+    def _base_grid(self, height: int, width: int, dtype: torch.dtype) -> torch.Tensor:
+        """(1, H*W, 3) rows ``(x, y, 1)`` of pixel centres, origin at the crop centre."""
+        key = (height, width)
+        if key not in self._base_grids:
+            base = torch.empty(1, height, width, 3, dtype=dtype)
+            base[..., 0].copy_(torch.linspace((1.0 - width) * 0.5, (width - 1.0) * 0.5, steps=width))
+            base[..., 1].copy_(torch.linspace((1.0 - height) * 0.5, (height - 1.0) * 0.5, steps=height).unsqueeze_(-1))
+            base[..., 2].fill_(1)
+            self._base_grids[key] = base.view(1, height * width, 3)
+        return self._base_grids[key]
 
 
 def augmentation(preset: str = "course", rotation: float = 10.0, translation: float = 0.1,

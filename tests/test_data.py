@@ -47,6 +47,19 @@ def test_augmentation_moves_all_frames_and_channels_of_a_stream_together():
     assert not torch.allclose(body_draw, hand_draw)  # independent draws per stream
 
 
+@pytest.mark.parametrize("preset", ["course", "paper"])
+def test_augmentation_is_bit_for_bit_one_v2_random_affine_call_per_stream(preset):
+    augment = data.augmentation(preset)
+    frames, size = (16, 32) if preset == "course" else (32, 64)
+    for seed in range(5):
+        clip = torch.rand(2, 2, frames, size, size, generator=torch.Generator().manual_seed(seed))
+        torch.manual_seed(seed)
+        fast = augment(clip)
+        torch.manual_seed(seed)
+        assert torch.equal(fast, augment.reference(clip))
+        assert fast.shape == clip.shape and not torch.equal(fast, clip)
+
+
 def test_augmentation_differs_between_clips_of_a_batch(cached):
     dataset, cache = cached
     train = data.GestureClips(dataset, "train", cache_dir=cache, transform=data.augmentation("course"))
