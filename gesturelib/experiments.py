@@ -48,10 +48,11 @@ class Budget:
     finetune_epochs: int
 
 
-# An epoch of any course model costs 7-12 s of one core (the full-resolution first
-# convolution and the augmentation dominate, so a student is barely cheaper than the
-# teacher). The baselines' validation accuracy levels off after about 8 epochs
-# (chapter 03's curves).
+# An epoch costs one core 6-10 s for a student and 14-17 s for a baseline, side by side
+# with another run (the full-resolution first convolution dominates, so a student is
+# barely cheaper than the teacher; a student's first run of a seed also pays for the
+# teacher, 4-6 s per epoch, which TeacherMemo spares the others). The baselines'
+# validation accuracy levels off after about 8 epochs (chapter 03's curves).
 # Chapter 06 alone trains 3 (choice of T) + 11 (seeds) + 1 (T^2 off) + 4 (grid) students:
 # their epochs are what the whole main job's time hinges on, so they get fewer.
 FULL = Budget(
