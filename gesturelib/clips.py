@@ -373,17 +373,19 @@ class _ClipCanvas:
         self.gray = np.empty(shape, np.uint8)
         self.coverage = np.empty(shape, np.float32)  # fraction of the pixel on the user
         self.user_depth = np.empty(shape, np.float32)  # mean depth of that part, mm
+        width = geometry.frame_size[0]
+        self._windows = []
+        for body, hand in zip(geometry.body.tolist(), geometry.hand.tolist()):
+            pair = []
+            for x0, y0, x1, y1 in (body, hand):
+                if geometry.mirrored:  # boxes are in mirrored coordinates; flip after resizing
+                    x0, x1 = width - x1, width - x0
+                pair.append((slice(y0, y1), slice(x0, x1)))
+            self._windows.append(pair)
 
     def windows(self, k: int) -> list[tuple[slice, slice]]:
         """(rows, columns) of the body and the hand crop of clip frame ``k`` in the unmirrored frame."""
-        width = self.geometry.frame_size[0]
-        windows = []
-        for boxes in (self.geometry.body, self.geometry.hand):
-            x0, y0, x1, y1 = boxes[k]
-            if self.geometry.mirrored:  # boxes are in mirrored coordinates; flip after resizing
-                x0, x1 = width - x1, width - x0
-            windows.append((slice(y0, y1), slice(x0, x1)))
-        return windows
+        return self._windows[k]
 
     def add_gray(self, k: int, gray: list[np.ndarray]) -> None:
         """Clip frame ``k`` from its body and hand windows of the uint8 gray frame."""

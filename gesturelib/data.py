@@ -83,7 +83,7 @@ class ClipAugmentation(torch.nn.Module):
     ``self.affine``, a ``v2.RandomAffine``, draws each stream's parameters and
     defines the warp; ``reference`` applies it the plain way, one v2 call per
     stream. ``forward`` gives bit-identical clips (``tests/test_data.py``
-    checks it) in a third of the time: it warps both streams in one
+    checks it) in less than half the time: it warps both streams in one
     ``grid_sample`` call over a sampling grid whose constant part is computed
     once, the same arithmetic as v2's kernel. On 32x32 crops v2's per-call
     overhead made augmentation about a fifth of a student's training epoch.

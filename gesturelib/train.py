@@ -42,7 +42,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 from tqdm.auto import tqdm
 
 from .config import seed_everything
-from .data import SeededLoader
+from .data import make_loader
 from .results import write_json_atomic
 
 log = logging.getLogger(__name__)
@@ -276,19 +276,18 @@ def _to_device(target: Any, device: torch.device) -> Any:
 
 
 def _train_loader(dataset: Dataset, config: TrainConfig, epoch: int, rank: int, world: int) -> DataLoader:
-    # A fresh generator per epoch: the order of epoch e never depends on what ran before it,
+    # A fresh seed per epoch: the order of epoch e never depends on what ran before it,
     # which is what makes a resumed run shuffle exactly like an uninterrupted one. The
-    # SeededLoader draws the augmentations from a private RNG seeded by the same generator,
-    # so they never depend on the model either (on how many numbers its dropout drew):
-    # every model trained with one seed sees the very same augmented batches.
-    generator = torch.Generator().manual_seed(config.seed * 10_000 + epoch)
+    # SeededLoader draws the augmentations from a private RNG seeded the same way, so they
+    # never depend on the model either (on how many numbers its dropout drew): every
+    # model trained with one seed sees the very same augmented batches.
+    seed = config.seed * 10_000 + epoch
     if world > 1:
         sampler = DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=True, seed=config.seed)
         sampler.set_epoch(epoch)
-        return SeededLoader(dataset, batch_size=config.batch_size, sampler=sampler,
-                            num_workers=config.num_workers, generator=generator)
-    return SeededLoader(dataset, batch_size=config.batch_size, shuffle=True,
-                        num_workers=config.num_workers, generator=generator)
+        return make_loader(dataset, config.batch_size, shuffle=False, seed=seed,
+                           num_workers=config.num_workers, sampler=sampler)
+    return make_loader(dataset, config.batch_size, shuffle=True, seed=seed, num_workers=config.num_workers)
 
 
 def _steps_per_epoch(dataset: Dataset, config: TrainConfig, world: int) -> int:
