@@ -136,6 +136,61 @@ def soft_gradient_norms(
     return norms
 
 
+def entropy_temperature(teacher_logits: Tensor, candidates: Sequence[float], fraction: float = 0.5) -> float:
+    """The smallest candidate T at which the teacher's softened outputs carry, on average over
+    the clips, at least ``fraction`` of the maximum entropy (``log2(classes)`` bits).
+
+    A rule fixed before any student is trained (chapter 05): below it the soft
+    targets are nearly the one-hot labels again; far above it they approach
+    the uniform distribution. The largest candidate when none reaches it.
+    """
+    target = fraction * math.log2(teacher_logits.shape[-1])
+    for T in sorted(candidates):
+        q = softened_softmax(teacher_logits.float(), T)
+        entropy = -(q * torch.log2(q.clamp_min(1e-30))).sum(-1).mean().item()
+        if entropy >= target:
+            return float(T)
+    return float(max(candidates))
+
+
+def agreement(student: nn.Module, teacher: nn.Module, dataset: Dataset) -> float:
+    """Fraction of the clips of ``dataset`` on which student and teacher pick the same class."""
+    student_logits, _ = train.predict(student, dataset)
+    teacher_logits, _ = train.predict(teacher, dataset)
+    return (student_logits.argmax(1) == teacher_logits.argmax(1)).double().mean().item()
+
+
+class GradientMix(NamedTuple):
+    """How the two terms of the KD loss pull on the student's weights (means over batches)."""
+
+    soft_share: float  #: ||alpha * grad soft|| / (||alpha * grad soft|| + ||(1 - alpha) * grad hard||)
+    cosine: float  #: cosine between the two gradients: below 0 the teacher pulls against the labels
+
+
+def gradient_mix(student: nn.Module, teacher: nn.Module, dataset: Dataset, T: float, alpha: float,
+                 batches: int = 8, batch_size: int = 32, t2_scaling: bool = True) -> GradientMix:
+    """The soft term's share of the gradient and its agreement with the hard term's, on ``dataset``.
+
+    Measured on a copy of the student in training mode (dropout on, as when it
+    learns) over the first ``batches`` batches in order; nothing is updated.
+    """
+    model = copy.deepcopy(student).train()
+    teacher.eval()
+    params = [p for p in model.parameters() if p.requires_grad]
+    shares, cosines = [], []
+    for index, (clips, labels) in enumerate(DataLoader(dataset, batch_size=batch_size, shuffle=False)):
+        if index == batches:
+            break
+        with torch.no_grad():
+            teacher_logits = teacher(clips)
+        terms = kd_terms(model(clips), teacher_logits, torch.as_tensor(labels), T, t2_scaling)
+        soft = torch.cat([g.flatten() for g in torch.autograd.grad(alpha * terms.soft, params, retain_graph=True)])
+        hard = torch.cat([g.flatten() for g in torch.autograd.grad((1 - alpha) * terms.hard, params)])
+        shares.append((soft.norm() / (soft.norm() + hard.norm())).item())
+        cosines.append(F.cosine_similarity(soft, hard, dim=0).item())
+    return GradientMix(statistics.fmean(shares), statistics.fmean(cosines))
+
+
 def _check_temperature(T: float) -> None:
     if not T > 0:
         raise ValueError(f"the temperature T must be positive, got {T}")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import statistics
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from functools import lru_cache
@@ -27,51 +28,56 @@ from typing import Any, Sequence
 
 import torch
 from torch import nn
+from torch.utils.data import Subset
 from tqdm.auto import tqdm
 
-from . import chalearn, clipcache, clips, config, data, distill, modelcache, synth, train
+from . import chalearn, clipcache, clips, config, data, distill, modelcache, stats, synth, train
 
 #: The input / model preset of the chapters: CPU-sized (see ``models`` for ``paper``).
 PRESET = "course"
+#: The poster's weight of the teacher's term in the distillation loss.
+ALPHA = 0.5
+#: Temperatures the entropy rule picks from (:func:`temperature`).
+TEMPERATURE_CANDIDATES = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0)
 
 
 @dataclass(frozen=True)
 class Budget:
-    """How much training a chapter can afford (epochs per kind, seeds, temperatures)."""
+    """How much training a chapter can afford.
+
+    ``epochs``: every kind's fixed budget, chosen so its runs end on the
+    validation plateau (``train.plateaued`` checks each run and the results
+    file records the verdict). ``table1_seeds``: seeds per model of Table 1.
+    ``student_seeds``: paired seeds per student size and arm (chapter 06).
+    ``condition_seeds``: paired seeds per condition of chapter 06's
+    investigation. ``finetune_epochs``: the pruned student's fine-tune and its
+    dense control (chapter 08). ``few_users``: training users kept in the
+    "fewer users" condition.
+    """
 
     epochs: dict[str, int]
-    seeds: tuple[int, ...]
-    temperatures: tuple[float, ...]
-    grid_alphas: tuple[float, ...]
-    grid_temperatures: tuple[float, ...]
-    grid_epochs: int
+    table1_seeds: tuple[int, ...]
+    student_seeds: tuple[int, ...]
+    condition_seeds: tuple[int, ...]
     finetune_epochs: int
+    few_users: int
 
 
-# An epoch costs one core 6-10 s for a student and 14-17 s for a baseline, side by side
-# with another run (the full-resolution first convolution dominates, so a student is
-# barely cheaper than the teacher; a student's first run of a seed also pays for the
-# teacher, 4-6 s per epoch, which TeacherMemo spares the others). The baselines'
-# validation accuracy levels off after about 8 epochs (chapter 03's curves).
-# Chapter 06 alone trains 3 (choice of T) + 11 (seeds) + 1 (T^2 off) + 4 (grid) students:
-# their epochs are what the whole main job's time hinges on, so they get fewer.
 FULL = Budget(
-    epochs={"cnn3d": 9, "lstm": 9, "joint": 9, "student_medium": 3, "student_small": 3},
-    seeds=(0, 1, 2),
-    temperatures=(2.0, 4.0, 8.0),
-    grid_alphas=(0.25, 0.5, 0.75),
-    grid_temperatures=(2.0, 8.0),
-    grid_epochs=3,  # the students' own: its alpha = 0.5 cells are runs of the choice of T
-    finetune_epochs=2,
+    epochs={"cnn3d": 20, "lstm": 20, "joint": 20, "student_medium": 30, "student_small": 30},
+    table1_seeds=(0, 1, 2),
+    student_seeds=(0, 1, 2, 3, 4),
+    condition_seeds=(0, 1, 2),
+    finetune_epochs=4,
+    few_users=4,
 )
 QUICK = Budget(
     epochs={kind: 2 for kind in FULL.epochs},
-    seeds=(0, 1),
-    temperatures=(2.0, 4.0),
-    grid_alphas=(0.5,),
-    grid_temperatures=(2.0, 4.0),
-    grid_epochs=1,
+    table1_seeds=(0, 1),
+    student_seeds=(0, 1),
+    condition_seeds=(0, 1),
     finetune_epochs=1,
+    few_users=1,
 )
 
 
@@ -80,7 +86,7 @@ def budget() -> Budget:
     return QUICK if config.quick_mode() else FULL
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per dataset
 class Splits:
     """The user-disjoint splits as Datasets; ``train`` is augmented, ``train_plain`` is not."""
 
@@ -116,6 +122,14 @@ def splits(dataset_dir: str | Path | None = None, preset: str = PRESET) -> Split
     return _splits(str(dataset_dir or synth.ensure_dataset()), preset)
 
 
+@lru_cache(maxsize=8)
+def fewer_users(data_splits: Splits, users: int) -> tuple[Subset, dict]:
+    """The augmented training clips of the first ``users`` training users (by id), and their data key."""
+    kept = sorted(data_splits.train.users.unique().tolist())[:users]
+    indices = [i for i, u in enumerate(data_splits.train.users.tolist()) if u in kept]
+    return Subset(data_splits.train, indices), {**data_splits.key, "train_users": kept}
+
+
 def train_config(kind: str, seed: int = 0, optimizer: str = "adam", epochs: int | None = None) -> train.TrainConfig:
     """The training settings of ``kind`` under the current budget."""
     lr = 2e-3 if optimizer == "adam" else 0.05
@@ -125,32 +139,57 @@ def train_config(kind: str, seed: int = 0, optimizer: str = "adam", epochs: int 
     )
 
 
-def trained(kind: str, seed: int = 0, optimizer: str = "adam", data_splits: Splits | None = None,
-            progress: bool = True) -> tuple[nn.Module, train.History]:
+def trained(kind: str, seed: int = 0, optimizer: str = "adam", epochs: int | None = None,
+            data_splits: Splits | None = None, progress: bool = True) -> tuple[nn.Module, train.History]:
     """``kind`` trained on the labels (loaded from the model cache when another chapter trained it)."""
     s = data_splits or splits()
-    return modelcache.load_or_train(kind, PRESET, s.train, s.validation, train_config(kind, seed, optimizer),
+    return modelcache.load_or_train(kind, PRESET, s.train, s.validation, train_config(kind, seed, optimizer, epochs),
                                     data_key=s.key, progress=progress)
 
 
-def teacher(data_splits: Splits | None = None) -> nn.Module:
-    """The poster's teacher: the 3D-CNN baseline trained on the labels."""
-    return trained("cnn3d", data_splits=data_splits)[0]
+def teacher(data_splits: Splits | None = None, kind: str = "cnn3d") -> nn.Module:
+    """The poster's teacher: the 3D-CNN baseline (seed 0) trained on the labels; or another ``kind``."""
+    return trained(kind, data_splits=data_splits)[0]
 
 
-def student(kind: str, seed: int = 0, with_teacher: bool = True, T: float = 4.0, alpha: float = 0.5,
-            t2_scaling: bool = True, epochs: int | None = None, data_splits: Splits | None = None,
+@lru_cache(maxsize=8)
+def _temperature(data_splits: Splits, teacher_kind: str) -> float:
+    logits, _ = train.predict(teacher(data_splits, teacher_kind), data_splits.train_plain)
+    return distill.entropy_temperature(logits, TEMPERATURE_CANDIDATES)
+
+
+def temperature(data_splits: Splits | None = None, teacher_kind: str = "cnn3d") -> float:
+    """The distillation temperature, fixed before any student trains (chapter 05's entropy rule):
+    the smallest candidate at which the teacher's softened outputs on the (un-augmented)
+    training clips carry, on average, at least half the maximum entropy, ``log2(20) / 2`` bits."""
+    return _temperature(data_splits or splits(), teacher_kind)
+
+
+def student(kind: str, seed: int = 0, with_teacher: bool = True, T: float | None = None, alpha: float = ALPHA,
+            t2_scaling: bool = True, epochs: int | None = None, teacher_kind: str = "cnn3d",
+            train_users: int | None = None, data_splits: Splits | None = None,
             progress: bool = True) -> tuple[nn.Module, train.History]:
-    """A student trained with labels only, or with labels and the 3D-CNN teacher (online, augmented input).
+    """A student trained with labels only, or with labels and a teacher (online, on the augmented batch).
 
-    Runs of one seed share the teacher's logits through a :class:`distill.TeacherMemo`
-    under the data folder: only the first of them pays for the teacher.
+    ``T`` None is :func:`temperature`. ``teacher_kind`` picks the teacher (the
+    3D-CNN of the poster, or e.g. the joint model). ``train_users`` keeps only
+    that many training users and scales the epochs so the run takes as many
+    steps as one on all users. Runs of one seed see the same batches and share
+    the teacher's logits through a :class:`distill.TeacherMemo` under the data
+    folder: only the first of them pays for the teacher.
     """
     s = data_splits or splits()
+    epochs = epochs or budget().epochs[kind]
+    train_set, data_key = s.train, s.key
+    if train_users is not None:
+        train_set, data_key = fewer_users(s, train_users)
+        epochs = round(epochs * len(s.train) / len(train_set))
     cfg = train_config(kind, seed, epochs=epochs)
+    taught_by = teacher(s, teacher_kind) if with_teacher else None
+    T = T if T is not None or not with_teacher else temperature(s, teacher_kind)
     return distill.train_student(
-        kind, PRESET, s.train, s.validation, cfg, data_key=s.key,
-        teacher=teacher(s) if with_teacher else None, T=T, alpha=alpha, t2_scaling=t2_scaling,
+        kind, PRESET, train_set, s.validation, cfg, data_key=data_key,
+        teacher=taught_by, T=T if T is not None else 1.0, alpha=alpha, t2_scaling=t2_scaling,
         teacher_mode="online", teacher_memo=config.data_root() / "teacher-logits", progress=progress,
     )
 
@@ -161,6 +200,12 @@ def test_accuracy(model: nn.Module, data_splits: Splits | None = None) -> float:
     with torch.inference_mode():
         return 100.0 * train.evaluate(model, s.test)["accuracy"]
 
+
+def run_record(model: nn.Module, history: train.History, data_splits: Splits | None = None) -> dict:
+    """What the results file keeps of one run: test accuracy, epochs, best epoch, convergence."""
+    return {"test_accuracy": test_accuracy(model, data_splits), "epochs": len(history.epoch),
+            "best_epoch": history.best_epoch, "converged": history.converged,
+            "best_val_accuracy": 100.0 * history.best()["val_acc"]}
 
 
 _RECIPES = {"trained": trained, "student": student}
@@ -203,8 +248,9 @@ def train_all(runs: Sequence[Run], dataset_dir: str | Path | None = None, worker
     the cache at once, in any chapter. Returns how many models were trained.
     """
     s = splits(dataset_dir)
-    if any(r.recipe == "student" and dict(r.options).get("with_teacher", True) for r in runs):
-        teacher(s)
+    for kind in sorted({dict(r.options).get("teacher_kind", "cnn3d") for r in runs
+                        if r.recipe == "student" and dict(r.options).get("with_teacher", True)}):
+        temperature(s, kind)  # trains (or loads) the teacher, here, before the workers need it
     by_folder: dict[Path, Run] = {}  # one run per model: two calls can name the same model
     for model_run in runs:
         try:
@@ -228,3 +274,37 @@ def train_all(runs: Sequence[Run], dataset_dir: str | Path | None = None, worker
                 future.result()
                 bar.update()
     return len(missing)
+
+
+def records(runs: Sequence[Run], data_splits: Splits | None = None) -> list[dict]:
+    """Train what is missing (side by side), then :func:`run_record` of every run, in order."""
+    s = data_splits or splits()
+    train_all(runs, dataset_dir=None if data_splits is None else data_splits.train.root)
+    out = []
+    for model_run in runs:
+        model, history = model_run(s)
+        out.append({**dict(model_run.options), **run_record(model, history, s)})
+    return out
+
+
+def seed_row(run_records: Sequence[dict], params: int) -> dict:
+    """One row of a results table over seeds: per-seed test accuracies (%), mean, spread, convergence.
+
+    ``std`` is the sample standard deviation (None for one seed).
+    """
+    if not run_records:
+        raise ValueError("a row over seeds needs at least one run")
+    accuracies = [float(r["test_accuracy"]) for r in run_records]
+    converged = [bool(r["converged"]) for r in run_records]
+    return {"seeds": [int(r.get("seed", 0)) for r in run_records], "accuracies": accuracies,
+            "mean": statistics.fmean(accuracies),
+            "std": statistics.stdev(accuracies) if len(accuracies) > 1 else None,
+            "converged": converged, "all_converged": all(converged), "params": int(params),
+            "runs": list(run_records)}
+
+
+def compare(row_a: dict, row_b: dict, margin: float = 0.0) -> dict:
+    """Row ``b`` minus row ``a``, paired by seed, with its 95 % interval and verdict (:mod:`stats`)."""
+    return stats.paired_comparison(dict(zip(row_a["seeds"], row_a["accuracies"])),
+                                   dict(zip(row_b["seeds"], row_b["accuracies"])),
+                                   converged=row_a["all_converged"] and row_b["all_converged"], margin=margin)

@@ -12,6 +12,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from . import stats
+
 #: The poster's published numbers (accuracy in %, parameters in millions, sizes in MB).
 POSTER = {
     "table1": {"lstm": 86.6, "cnn3d": 90.1, "joint": 93.2},
@@ -64,33 +66,44 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
 def _mean_std(row: dict | None) -> str:
     if not row or row.get("mean") is None:
         return "n/a"
-    return f"{row['mean']:.1f} ± {row.get('std') or 0:.1f} (n={len(row.get('accuracies', []))})"
+    spread = f" ± {row['std']:.1f}" if row.get("std") is not None else ""
+    return f"{row['mean']:.1f}{spread} (n={len(row.get('accuracies', []))})"
+
+
+def _converged(row: dict | None) -> str:
+    """``3/3``: how many of a row's runs met the convergence criterion."""
+    if not row or "converged" not in row:
+        return "n/a"
+    flags = row["converged"] if isinstance(row["converged"], list) else [row["converged"]]
+    return f"{sum(bool(f) for f in flags)}/{len(flags)}"
 
 
 def table1(res: dict) -> str:
-    """Poster Table 1 (accuracy of the three models) beside ours."""
+    """Poster Table 1 (accuracy of the three models) beside ours: mean ± sd over seeds."""
     ours = res.get("table1", {})
     rows = []
     for kind in ("lstm", "cnn3d", "joint"):
         r = ours.get(kind, {})
         rows.append([
-            MODEL_NAMES[kind], _num(POSTER["table1"][kind]), _num(r.get("accuracy")),
+            MODEL_NAMES[kind], _num(POSTER["table1"][kind]), _mean_std(r), _converged(r),
             _params(r.get("params")), _params(r.get("params_paper")),
         ])
     return markdown_table(
-        ["model", "poster acc. %", "ours acc. % (test users)", "ours params (course)", "ours params (paper preset)"], rows
+        ["model", "poster acc. %", "ours acc. % (test users, mean ± sd over seeds)", "runs converged",
+         "ours params (course)", "ours params (paper preset)"], rows
     )
 
 
 def table2(res: dict) -> str:
-    """Poster Table 2 (distillation into the two students) beside ours, mean ± std over seeds."""
+    """Poster Table 2 (distillation into the two students) beside ours, mean ± sd over paired seeds."""
     ours = res.get("table2", {})
     rows = []
     for key, (params, acc) in POSTER["table2"].items():
         r = ours.get(key) or res.get("table1", {}).get({"teacher": "cnn3d"}.get(key, key))
-        ours_acc = _mean_std(r) if r and "mean" in r else _num((r or {}).get("accuracy"))
-        rows.append([MODEL_NAMES.get(key, key), f"{params:.2f} M", _num(acc, "{:.2f}"), _params((r or {}).get("params")), ours_acc])
-    return markdown_table(["model", "poster params", "poster acc. %", "ours params (course)", "ours acc. % (test users)"], rows)
+        rows.append([MODEL_NAMES.get(key, key), f"{params:.2f} M", _num(acc, "{:.2f}"),
+                     _params((r or {}).get("params")), _mean_std(r), _converged(r)])
+    return markdown_table(["model", "poster params", "poster acc. %", "ours params (course)",
+                           "ours acc. % (test users, mean ± sd over seeds)", "runs converged"], rows)
 
 
 def table3(res: dict) -> str:
@@ -121,30 +134,34 @@ def _verdict(value: float | None, holds: float, partly: float) -> str:
     return "holds" if value >= holds else "partly" if value > partly else "does not hold"
 
 
+def _comparison_claim(comparison: dict | None) -> tuple[str, str]:
+    """(ours, verdict) of a paired comparison over seeds (see :mod:`gesturelib.stats`)."""
+    if not comparison:
+        return "n/a", "not measured"
+    return stats.describe(comparison), comparison["verdict"]
+
+
 def claims(res: dict) -> list[dict[str, str]]:
-    """Each claim of the poster with the poster's figure, ours, and a plain verdict."""
+    """Each claim of the poster with the poster's figure, ours, and the verdict its evidence allows.
+
+    Comparisons of models are paired over seeds: ours is the mean difference
+    with its 95 % interval, and the verdict follows from the interval
+    (:mod:`gesturelib.stats`).
+    """
     t1, t2, t3, w = (res.get(k, {}) for k in ("table1", "table2", "table3", "weights"))
-    acc = lambda kind: t1.get(kind, {}).get("accuracy")  # noqa: E731
     out = []
 
     def add(claim, poster, ours, verdict):
         out.append({"claim": claim, "poster": poster, "ours": ours, "verdict": verdict})
 
-    j, c, l = acc("joint"), acc("cnn3d"), acc("lstm")
-    add("the joint 3D-CNN + LSTM beats the 3D-CNN", "93.2 vs 90.1",
-        f"{_num(j)} vs {_num(c)}", _verdict(None if j is None or c is None else j - c, 1.0, 0.0))
-    add("the 3D-CNN beats the LSTM baseline", "90.1 vs 86.6",
-        f"{_num(c)} vs {_num(l)}", _verdict(None if c is None or l is None else c - l, 1.0, 0.0))
+    comparisons = t1.get("comparisons", {})
+    add("the joint 3D-CNN + LSTM beats the 3D-CNN", "+3.1 points (93.2 vs 90.1)",
+        *_comparison_claim(comparisons.get("joint_vs_cnn3d")))
+    add("the 3D-CNN beats the LSTM baseline", "+3.5 points (90.1 vs 86.6)",
+        *_comparison_claim(comparisons.get("cnn3d_vs_lstm")))
     for size, gain in (("medium", 2.17), ("small", 4.55)):
-        lab, kd = t2.get(f"student_{size}/labels"), t2.get(f"student_{size}/teacher")
-        if lab and kd and lab.get("mean") is not None and kd.get("mean") is not None:
-            diff = kd["mean"] - lab["mean"]
-            noise = max(lab.get("std") or 0, kd.get("std") or 0)
-            verdict = "holds" if diff > noise else "partly" if diff > 0 else "does not hold"
-            ours = f"{diff:+.1f} points ({_mean_std(kd)} vs {_mean_std(lab)})"
-        else:
-            verdict, ours = "not measured", "n/a"
-        add(f"distillation from the 3D-CNN teacher helps the {size} student", f"{gain:+.2f} points", ours, verdict)
+        add(f"distillation from the 3D-CNN teacher helps the {size} student", f"{gain:+.2f} points",
+            *_comparison_claim(t2.get("comparisons", {}).get(f"student_{size}")))
     adam = w.get("adam", {})
     if adam.get("total"):
         frac = adam["below_2^-100"] / adam["total"]
@@ -156,13 +173,8 @@ def claims(res: dict) -> list[dict[str, str]]:
     drop = max((r["acc_fp32"] - r["acc_fp16"] for r in rows), default=None)
     add("fp16 costs (almost) no accuracy", "at most 0.6 points", "n/a" if drop is None else f"largest drop {drop:.2f} points",
         _verdict(None if drop is None else -drop, -0.5, -2.0))
-    sparse, dense = t3.get("student_small_sparse", {}), t3.get("student_small", {})
-    if sparse.get("acc_sparse") is not None and dense.get("acc_fp32") is not None:
-        d = sparse["acc_sparse"] - dense["acc_fp32"]
-        add("the sparse small student keeps the accuracy", "86.05 vs 86.05", f"{_num(sparse['acc_sparse'])} vs {_num(dense['acc_fp32'])}",
-            _verdict(d, -0.5, -2.0))
-    else:
-        add("the sparse small student keeps the accuracy", "86.05 vs 86.05", "n/a", "not measured")
+    add("the sparse small student keeps the accuracy", "86.05 vs 86.05 (0 points)",
+        *_comparison_claim(t3.get("sparse_vs_dense")))
     return out
 
 

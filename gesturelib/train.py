@@ -2,7 +2,9 @@
 
 ``fit`` trains with Adam (or SGD with momentum), a per-step learning-rate
 schedule and early stopping on the validation set, and restores the weights of
-the best epoch at the end. With a ``checkpoint_dir`` it writes a checkpoint
+the best epoch at the end. It records whether the run met the convergence
+criterion (:func:`plateaued`): a fixed budget whose last epochs no longer
+improve the validation accuracy. With a ``checkpoint_dir`` it writes a checkpoint
 after every epoch (atomically: a temporary file, then a rename) holding the
 model, optimizer, schedule, history, early-stopping state and the random
 number generators' states. Training killed at any point (even ``kill -9``) and
@@ -47,6 +49,11 @@ from .results import write_json_atomic
 
 log = logging.getLogger(__name__)
 
+#: The convergence criterion: a run has converged when the best validation accuracy of its
+#: last ``max(PLATEAU_MIN_EPOCHS, epochs // 4)`` epochs beats the best before them by less than
+#: ``PLATEAU_DELTA`` (a fraction: 0.005 is half a point).
+PLATEAU_DELTA = 0.005
+PLATEAU_MIN_EPOCHS = 3
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("cosine", "onecycle", "constant")
 MONITORS = ("val_acc", "val_loss")
@@ -109,13 +116,14 @@ class History:
     seconds: list[float] = field(default_factory=list)  #: wall time of the epoch (training + validation)
     best_epoch: int | None = None  #: 1-based epoch whose weights ``fit`` restored
     stopped_early: bool = False
+    converged: bool | None = None  #: the convergence criterion met (:func:`plateaued`); None: not checked
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "History":
-        return cls(**{f.name: data[f.name] for f in fields(cls)})
+        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
 
     def best(self) -> dict[str, float]:
         """The metrics of the best epoch."""
@@ -123,6 +131,25 @@ class History:
             raise ValueError("the history has no epochs yet")
         i = self.epoch.index(self.best_epoch)
         return {name: getattr(self, name)[i] for name in ("train_loss", "train_acc", "val_loss", "val_acc")}
+
+
+def plateau_window(epochs: int) -> int:
+    """How many final epochs :func:`plateaued` looks at, for a run of ``epochs`` epochs."""
+    return max(PLATEAU_MIN_EPOCHS, epochs // 4)
+
+
+def plateaued(val_acc: list[float], delta: float = PLATEAU_DELTA, window: int | None = None) -> bool | None:
+    """The convergence criterion: the last ``window`` epochs improved the best validation
+    accuracy by less than ``delta``. None when there is no validation accuracy to judge by;
+    False when the run is too short to have a window and something before it.
+    """
+    values = [v for v in val_acc if v is not None and not math.isnan(v)]
+    if not values:
+        return None
+    window = window or plateau_window(len(val_acc))
+    if len(values) <= window:
+        return False
+    return max(values[-window:]) - max(values[:-window]) < delta
 
 
 def cross_entropy(logits: torch.Tensor, target: Any, inputs: torch.Tensor) -> torch.Tensor:
@@ -477,6 +504,7 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset | None, config: T
             if rank == 0:
                 atomic_torch_save(_checkpoint(run, config, model, optimizer, scheduler, scaler, rng), path)
     epochs.close()
+    run.history.converged = plateaued(run.history.val_acc)
 
     if run.best_weights is not None:
         model.load_state_dict(run.best_weights)

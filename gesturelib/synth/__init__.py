@@ -41,7 +41,7 @@ __all__ = ["generate", "ensure_dataset", "Preset", "PRESETS", "DEFAULT_DIFFICULT
            "GENERATOR_VERSION", "dataset_summary"]
 
 #: Bumped whenever the generator's output changes; ensure_dataset regenerates older datasets.
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 DEFAULT_WORKERS = 2
 
 

@@ -18,6 +18,13 @@ The classes are built to make models differ (DESIGN section 3):
 - :data:`CLOSE_PAIRS`: close in the real data too (7/19, 8/18, 4/18); the
   ``closeness`` argument of :func:`programs` (driven by the difficulty knob)
   moves them closer still.
+
+Timing varies *within* each performance (:func:`performance_timing`): the
+duration of every movement between two key poses is stretched or squeezed,
+the hand may hold still at a key pose, the hands rise and fall at their own
+pace, and repeated movements are repeated a varying number of times
+(:func:`with_repeats`). So after a clip is resampled to a fixed number of
+frames, a key pose does not sit at a fixed frame index.
 """
 
 from __future__ import annotations
@@ -84,6 +91,7 @@ class GestureProgram:
     times: tuple[float, ...]
     dominant: tuple[Key, ...]
     other: tuple[Key, ...] | None = None
+    repeats: int = 1         # how many times one movement cycle is repeated (see :func:`cycle`)
 
     def __post_init__(self):
         times = np.asarray(self.times)
@@ -92,6 +100,9 @@ class GestureProgram:
         for keys in (self.dominant, self.other):
             if keys is not None and len(keys) != len(times):
                 raise ValueError(f"{self.name}: {len(keys)} keys for {len(times)} times")
+        if self.repeats < 1 or (len(times) - 1) % self.repeats:
+            raise ValueError(f"{self.name}: {len(times) - 1} key steps do not split into "
+                             f"{self.repeats} equal cycles")
 
     @property
     def two_handed(self) -> bool:
@@ -106,6 +117,27 @@ class Variation:
     offset: tuple[float, float, float] = (0.0, 0.0, 0.0)   # fractions of height
     key_noise: np.ndarray | None = None          # (2 hands, keys, 3) fractions of height
     angle: float = 0.0                           # degrees added to every key angle
+    timing: "Timing | None" = None               # within-performance timing; None: the program's own
+
+
+@dataclass(frozen=True)
+class Timing:
+    """When a performance reaches each key pose, as a map from performed time to program phase.
+
+    ``approach``: fraction of the gesture spent raising (and again lowering)
+    the hands. ``knots``: increasing performed core times (0..1) and
+    ``phases``: the program's key phases reached at them; a key held still
+    appears twice, at its arrival and its departure. Between knots the phase
+    runs linearly, so the program's own easing between keys is kept.
+    """
+
+    approach: float
+    knots: tuple[float, ...]
+    phases: tuple[float, ...]
+
+    def phase(self, core: np.ndarray) -> np.ndarray:
+        """Program phase at performed core time ``core`` (0..1)."""
+        return np.interp(core, self.knots, self.phases)
 
 
 @dataclass(frozen=True)
@@ -131,15 +163,45 @@ def smoothstep(x: np.ndarray) -> np.ndarray:
     return x * x * (3.0 - 2.0 * x)
 
 
-def blend_weight(u: np.ndarray) -> np.ndarray:
+def blend_weight(u: np.ndarray, approach: float = APPROACH) -> np.ndarray:
     """0 at rest, 1 during the core: the raise and the lowering of the hands over phase u."""
     u = np.asarray(u, dtype=np.float64)
-    return smoothstep(u / APPROACH) * smoothstep((1.0 - u) / APPROACH)
+    return smoothstep(u / approach) * smoothstep((1.0 - u) / approach)
 
 
-def core_phase(u: np.ndarray) -> np.ndarray:
+def core_phase(u: np.ndarray, approach: float = APPROACH) -> np.ndarray:
     """Phase within the key poses (0..1) at gesture phase u (0..1)."""
-    return np.clip((np.asarray(u, dtype=np.float64) - APPROACH) / (1.0 - 2.0 * APPROACH), 0.0, 1.0)
+    return np.clip((np.asarray(u, dtype=np.float64) - approach) / (1.0 - 2.0 * approach), 0.0, 1.0)
+
+
+def performance_timing(program: GestureProgram, rng: np.random.Generator, warp: float,
+                       hold_chance: float, rhythm: float = 1.0) -> Timing:
+    """A random within-performance timing of ``program``.
+
+    Every movement between two key poses takes its nominal share of the time
+    times ``exp(N(0, warp))``; at each key the hand holds still with
+    probability ``hold_chance``, for about a third of a movement; the hands
+    rise and fall over ``APPROACH * exp(N(0, warp / 2))`` of the gesture.
+    ``rhythm`` (a user's habit, around 1) bends performed time as
+    ``core ** rhythm``: below 1 a performer rushes the start, above 1 the end.
+    ``warp = 0`` and ``hold_chance = 0`` give the program's own timing.
+    """
+    times = np.asarray(program.times)
+    moves = np.diff(times) * np.exp(rng.normal(0.0, warp, len(times) - 1))
+    holds = (rng.random(len(times)) < hold_chance) * rng.uniform(0.2, 0.5, len(times)) * moves.mean()
+    knots, phases, clock = [], [], 0.0
+    for k, t in enumerate(times):
+        knots.append(clock)
+        phases.append(t)
+        if holds[k] > 0:
+            clock += holds[k]
+            knots.append(clock)
+            phases.append(t)
+        if k < len(moves):
+            clock += moves[k]
+    knots = (np.asarray(knots) / clock) ** (1.0 / rhythm)
+    approach = float(np.clip(APPROACH * np.exp(rng.normal(0.0, warp / 2)), 0.12, 0.32))
+    return Timing(approach, tuple(float(x) for x in knots), tuple(float(p) for p in phases))
 
 
 def _interpolate(times: np.ndarray, values: np.ndarray, phase: np.ndarray) -> np.ndarray:
@@ -162,7 +224,11 @@ def evaluate(program: GestureProgram, body: Body, u: np.ndarray,
     variation = variation or Variation()
     u = np.asarray(u, dtype=np.float64)
     times = np.asarray(program.times)
-    phase = core_phase(u)
+    timing = variation.timing
+    approach = APPROACH if timing is None else timing.approach
+    phase = core_phase(u, approach)
+    if timing is not None:
+        phase = timing.phase(phase)
     tracks = []
     for hand, keys in enumerate((program.dominant, program.other)):
         if keys is None:
@@ -180,7 +246,7 @@ def evaluate(program: GestureProgram, body: Body, u: np.ndarray,
                        _interpolate(times, angles, phase),
                        _interpolate(times, elbows, phase)))
     (dom, dom_angle, dom_elbow), (oth, oth_angle, oth_elbow) = tracks
-    return HandTracks(dom, oth, dom_angle, oth_angle, dom_elbow, oth_elbow, blend_weight(u))
+    return HandTracks(dom, oth, dom_angle, oth_angle, dom_elbow, oth_elbow, blend_weight(u, approach))
 
 
 # --------------------------------------------------------------------------- building blocks
@@ -194,6 +260,19 @@ def cycle(keys: list[Key], times: list[float], repeats: int) -> tuple[tuple[floa
             all_times.append((r + t) / repeats)
             all_keys.append(k)
     return tuple(all_times), tuple(all_keys)
+
+
+def with_repeats(program: GestureProgram, repeats: int) -> GestureProgram:
+    """The program with its movement cycle performed ``repeats`` times (in the same duration)."""
+    if repeats < 1:
+        raise ValueError(f"repeats must be at least 1, got {repeats}")
+    if repeats == program.repeats:
+        return program
+    steps = (len(program.times) - 1) // program.repeats
+    one = [t * program.repeats for t in program.times[:steps + 1]]
+    times, dominant = cycle(list(program.dominant[:steps + 1]), one, repeats)
+    other = None if program.other is None else cycle(list(program.other[:steps + 1]), one, repeats)[1]
+    return replace(program, times=times, dominant=dominant, other=other, repeats=repeats)
 
 
 def time_reversed(program: GestureProgram, gesture_id: int) -> GestureProgram:
@@ -225,9 +304,9 @@ def fingertip_at(landmark: str, angle: float, forward: float = 0.07,
     return Key(landmark, tuple(float(v) for v in offset), angle, elbow=0.3)
 
 
-def _gesture(gesture_id: int, shape: str, times, dominant, other=None) -> GestureProgram:
+def _gesture(gesture_id: int, shape: str, times, dominant, other=None, repeats: int = 1) -> GestureProgram:
     return GestureProgram(gesture_id, GESTURES[gesture_id - 1], shape, tuple(times),
-                          tuple(dominant), None if other is None else tuple(other))
+                          tuple(dominant), None if other is None else tuple(other), repeats)
 
 
 # --------------------------------------------------------------------------- the vocabulary
@@ -243,7 +322,7 @@ def programs(closeness: float = 0.5) -> dict[int, GestureProgram]:
     # 1 vattene "go away": the open hand flicks outward fast, comes back slowly, 3 times.
     inside = Key("chest", (0.10, -0.02, 0.09), angle=-20)
     flicked = Key("chest", (0.28, 0.02, 0.17), angle=55)
-    table[1] = _gesture(1, "open", *cycle([inside, flicked, inside], [0.0, 0.3, 1.0], 3))
+    table[1] = _gesture(1, "open", *cycle([inside, flicked, inside], [0.0, 0.3, 1.0], 3), repeats=3)
     # 2 vieniqui "come here": beckoning, the exact time reverse (slow out, fast pull in).
     table[2] = time_reversed(table[1], 2)
 
@@ -257,20 +336,20 @@ def programs(closeness: float = 0.5) -> dict[int, GestureProgram]:
     # 4 furbo "clever": index finger at the lower eyelid, pulled down twice.
     eyelid = fingertip_at("eye", -15, toward=("cheek", 0.35 * c))
     table[4] = _gesture(4, "point", *cycle([eyelid, eyelid.moved(dy=-0.025), eyelid],
-                                           [0.0, 0.5, 1.0], 2))
+                                           [0.0, 0.5, 1.0], 2), repeats=2)
 
     # 5 cheduepalle "what a bore": both hands cupped, palms up, bobbing 3 times.
     low_d, low_o = Key("belly", (0.12, 0.03, 0.13)), Key("belly", (-0.12, 0.03, 0.13))
     times, dominant = cycle([low_d, low_d.moved(dy=0.06), low_d], [0.0, 0.5, 1.0], 3)
     _, other = cycle([low_o, low_o.moved(dy=0.06), low_o], [0.0, 0.5, 1.0], 3)
-    table[5] = _gesture(5, "cupped", times, dominant, other)
+    table[5] = _gesture(5, "cupped", times, dominant, other, repeats=3)
     # 9 combinato "what have you done": the same bobbing with bunched fingers.
     table[9] = reshaped(table[5], 9, "bunched")
 
     # 6 chevuoi "what do you want": bunched fingertips up, shaken up and down.
     front = Key("chest", (0.13, 0.05, 0.14), angle=0)
     table[6] = _gesture(6, "bunched", *cycle([front, front.moved(dy=0.07), front],
-                                             [0.0, 0.5, 1.0], 3))
+                                             [0.0, 0.5, 1.0], 3), repeats=3)
     # 14 prendere "do you want a beating": the open hand raised and shaken the same way.
     table[14] = reshaped(table[6], 14, "open")
 
@@ -281,7 +360,7 @@ def programs(closeness: float = 0.5) -> dict[int, GestureProgram]:
     times, dominant = cycle([right, right.moved(df=rub), right.moved(df=-rub), right],
                             [0.0, 0.3, 0.7, 1.0], 2)
     _, other = cycle([left, left.moved(df=-rub), left.moved(df=rub), left], [0.0, 0.3, 0.7, 1.0], 2)
-    table[7] = _gesture(7, "point", times, dominant, other)
+    table[7] = _gesture(7, "point", times, dominant, other, repeats=2)
     # 19 messidaccordo "they made a deal": index fingers brought together from apart.
     apart = 0.14 - 0.07 * c
     table[19] = _gesture(19, "point", [0.0, 0.15, 0.65, 1.0],
@@ -298,19 +377,19 @@ def programs(closeness: float = 0.5) -> dict[int, GestureProgram]:
                 centre.moved(dx=-r, angle=angle), centre.moved(dy=-r, angle=angle - 20),
                 centre.moved(dx=r, angle=angle)]
         table[gesture_id] = _gesture(gesture_id, "point",
-                                     *cycle(turn, [0.0, 0.25, 0.5, 0.75, 1.0], 3))
+                                     *cycle(turn, [0.0, 0.25, 0.5, 0.75, 1.0], 3), repeats=3)
 
     # 10 freganiente "I don't care": the back of the curled fingers brushed outward under the chin.
     under = Key("chin", (0.0, -0.05, 0.05), angle=-80, elbow=0.5)
     out = Key("chin", (0.16, -0.06, 0.15), angle=-40, elbow=0.3)
-    table[10] = _gesture(10, "fist", *cycle([under, out, under], [0.0, 0.45, 1.0], 2))
+    table[10] = _gesture(10, "fist", *cycle([under, out, under], [0.0, 0.45, 1.0], 2), repeats=2)
     # 20 sonostufo "fed up": the flat hand swept under the chin the same way.
     table[20] = reshaped(table[10], 20, "flat")
 
     # 12 cosatifarei "what I'd do to you": the fist at the mouth, shaken sideways.
     mouth = Key("mouth", (0.05, -0.05, 0.06), angle=-60, elbow=0.4)
     table[12] = _gesture(12, "fist", *cycle([mouth, mouth.moved(dx=0.035), mouth.moved(dx=-0.035),
-                                             mouth], [0.0, 0.33, 0.67, 1.0], 3))
+                                             mouth], [0.0, 0.33, 0.67, 1.0], 3), repeats=3)
 
     # 13 basta "enough": flat hands, palms down, from apart to crossed in front of the chest.
     open_d, open_o = Key("chest", (0.26, -0.05, 0.12), angle=-90), Key("chest", (-0.26, -0.07, 0.11), angle=-90)
@@ -323,12 +402,12 @@ def programs(closeness: float = 0.5) -> dict[int, GestureProgram]:
     # 16 fame "hungry": the side of the flat hand chops at the waist, 3 times.
     waist = Key("waist", (0.02, 0.07, 0.13), angle=-90)
     table[16] = _gesture(16, "flat", *cycle([waist, waist.moved(dx=-0.07, df=0.03), waist],
-                                            [0.0, 0.4, 1.0], 3))
+                                            [0.0, 0.4, 1.0], 3), repeats=3)
 
     # 17 tantotempo "long ago": the open hand waves back over the shoulder, twice.
     before = Key("shoulder", (0.02, 0.06, 0.15), angle=10, elbow=0.4)
     behind = Key("shoulder", (0.05, 0.16, -0.02), angle=-25, elbow=0.8)
-    table[17] = _gesture(17, "open", *cycle([before, behind, before], [0.0, 0.5, 1.0], 2))
+    table[17] = _gesture(17, "open", *cycle([before, behind, before], [0.0, 0.5, 1.0], 2), repeats=2)
 
     return dict(sorted(table.items()))
 
@@ -341,7 +420,7 @@ def distractors() -> dict[str, GestureProgram]:
     hips_d, hips_o = Key("waist", (0.03, 0.0, 0.0), angle=-150), Key("waist", (-0.23, 0.0, 0.0), angle=-150)
     fold_d, fold_o = Key("belly", (0.03, -0.06, 0.12), angle=-100), Key("belly", (-0.03, -0.06, 0.12), angle=-100)
     return {
-        "scratch_head": GestureProgram(0, "scratch_head", "relaxed", times, scratch),
+        "scratch_head": GestureProgram(0, "scratch_head", "relaxed", times, scratch, repeats=4),
         "touch_face": GestureProgram(0, "touch_face", "relaxed", (0.0, 1.0), (nose, nose.moved(dy=0.01))),
         "hands_on_hips": GestureProgram(0, "hands_on_hips", "fist", (0.0, 1.0), (hips_d, hips_d),
                                         (hips_o, hips_o)),

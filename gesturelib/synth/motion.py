@@ -16,7 +16,7 @@ import numpy as np
 from ..chalearn import JOINT_INDEX, NUM_JOINTS
 from .body import assign_hands, orientations, pose
 from .camera import Camera
-from .gestures import SWING, GestureProgram, Variation, evaluate
+from .gestures import SWING, GestureProgram, Variation, evaluate, performance_timing, with_repeats
 from .hands import SHAPE_INDEX
 from .timeline import Timeline
 from .users import User
@@ -78,13 +78,29 @@ def _rest_targets(user: User, frames: int, rng: np.random.Generator) -> tuple[np
     return dominant + drift[:, :3], other + drift[:, 3:]
 
 
-def _variation(rng: np.random.Generator, user: User, difficulty: float, keys: int) -> Variation:
-    """One performance's departure from the program."""
+#: Within-gesture timing at difficulty 1: log-sd of each movement's duration, and the chance
+#: of holding still at a key pose (times the user's ``hold`` habit); both scale with difficulty.
+TIMING_WARP, HOLD_CHANCE = 0.6, 0.5
+#: Chance, at difficulty 1, that a repeated movement is performed once more or once less.
+REPEAT_CHANGE = 0.8
+
+
+def performed_program(rng: np.random.Generator, program: GestureProgram, difficulty: float) -> GestureProgram:
+    """The program with this performance's number of repetitions (when its movement repeats)."""
+    if program.repeats == 1 or rng.random() >= REPEAT_CHANGE * difficulty:
+        return program
+    return with_repeats(program, max(1, program.repeats + int(rng.choice([-1, 1]))))
+
+
+def _variation(rng: np.random.Generator, user: User, difficulty: float, program: GestureProgram) -> Variation:
+    """One performance's departure from the program: size, place, sloppiness and timing."""
     return Variation(
         amplitude=float(user.amplitude * np.exp(rng.normal(0.0, 0.05 + 0.08 * difficulty))),
         offset=tuple(rng.normal(0.0, 0.008 + 0.02 * difficulty, 3)),
-        key_noise=rng.normal(0.0, 0.004 + 0.01 * difficulty, (2, keys, 3)),
-        angle=float(rng.normal(0.0, 5.0 + 10.0 * difficulty)))
+        key_noise=rng.normal(0.0, 0.004 + 0.01 * difficulty, (2, len(program.times), 3)),
+        angle=float(rng.normal(0.0, 5.0 + 10.0 * difficulty)),
+        timing=performance_timing(program, rng, TIMING_WARP * difficulty,
+                                  min(1.0, HOLD_CHANCE * difficulty * user.hold), user.rhythm))
 
 
 def canonical_tracks(user: User, program: GestureProgram, u: np.ndarray, rest_dominant: np.ndarray,
@@ -158,7 +174,8 @@ def sequence_motion(user: User, timeline: Timeline, gesture_programs: dict[int, 
     for program, start, end in events:
         span = slice(start - 1, end)
         u = np.linspace(0.0, 1.0, end - start + 1)
-        variation = _variation(rng, user, difficulty, len(program.times))
+        program = performed_program(rng, program, difficulty)
+        variation = _variation(rng, user, difficulty, program)
         performed = canonical_tracks(user, program, u, rest_d[span], rest_o[span], variation)
         for key, value in performed.items():
             tracks[key][span] = value

@@ -1,8 +1,8 @@
 """The 27 synthetic users: body, handedness, clothing, place in front of the camera, tempo.
 
 Users differ the way the real Montalbano performers did: height, build,
-clothing gray level and texture, distance and position, tempo and amplitude
-of their gestures, and handedness (left-handed users perform the mirror image
+clothing gray level and texture, distance and position, tempo, rhythm (which
+part of a gesture they rush), pauses and amplitude of their gestures, and handedness (left-handed users perform the mirror image
 with their left hand). How much they differ grows with the difficulty knob.
 Splits are by user, so no test user is ever seen in training.
 """
@@ -51,6 +51,8 @@ class User:
     skin_gray: int
     hair_gray: int
     idle: float              # amount of idle sway
+    rhythm: float            # timing habit within a gesture (<1: rushes the start, >1: the end)
+    hold: float              # how often the user pauses at a key pose (factor, 1 = typical)
 
     @property
     def left_handed(self) -> bool:
@@ -96,6 +98,8 @@ def make_users(seed: int, difficulty: float) -> list[User]:
             skin_gray=skin,
             hair_gray=int(rng.integers(10, 120)),
             idle=round(float(rng.uniform(0.5, 1.5)), 3),
+            rhythm=round(float(np.exp(rng.normal(0.0, 0.3 * difficulty))), 3),
+            hold=round(float(rng.uniform(0.5, 1.5)), 3),
         ))
     return users
 

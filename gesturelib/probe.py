@@ -1,0 +1,92 @@
+"""The difficulty yardstick: how far a plain linear classifier on tiny clips gets.
+
+A dataset is a fair test of a 3D-CNN only when the classes cannot be told
+apart by templates: if every clip of a class had its key poses at the same
+frames, a linear classifier on the clips shrunk to 8x8 pixels would match
+them. :func:`linear_probe` trains exactly that (multinomial logistic
+regression on the clips average-pooled to ``size`` x ``size``, all frames,
+both streams and channels) on the training users and scores it on other
+users; ``order=False`` averages the frames first, so the probe sees no motion
+at all. Chapter 03 reports it beside the teacher, and the embedded dataset's
+difficulty knob was calibrated so that it stays far below the teacher
+(``tools/calibrate_difficulty.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, Dataset
+
+#: Side of the pooled frames the probe reads.
+PROBE_SIZE = 8
+#: L2 penalties tried; the one with the best validation accuracy is kept.
+PENALTIES = (1e-4, 1e-3, 1e-2, 1e-1)
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """Accuracies (fractions) of the best probe, and the penalty chosen on validation."""
+
+    train: float
+    validation: float
+    test: float | None
+    penalty: float
+    features: int
+
+
+def pooled_features(dataset: Dataset, size: int = PROBE_SIZE, order: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(features (N, D), labels (N,))``: every clip average-pooled to ``size`` x ``size``
+    (and, with ``order=False``, averaged over its frames)."""
+    features, labels = [], []
+    for clips, target in DataLoader(dataset, batch_size=256, shuffle=False):
+        batch, streams, channels, frames, height, width = clips.shape
+        pooled = F.adaptive_avg_pool2d(clips.flatten(0, 3), size).unflatten(0, (batch, streams, channels, frames))
+        if not order:
+            pooled = pooled.mean(dim=3)
+        features.append(pooled.flatten(1))
+        labels.append(torch.as_tensor(target))
+    return torch.cat(features), torch.cat(labels).long()
+
+
+def _fit(x: torch.Tensor, y: torch.Tensor, classes: int, penalty: float) -> torch.nn.Linear:
+    torch.manual_seed(0)
+    model = torch.nn.Linear(x.shape[1], classes)
+    optimizer = torch.optim.LBFGS(model.parameters(), lr=1, max_iter=300, history_size=20,
+                                  line_search_fn="strong_wolfe")
+
+    def closure():
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x), y) + penalty * model.weight.square().sum()
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    return model
+
+
+def linear_probe(train: Dataset, validation: Dataset, test: Dataset | None = None,
+                 size: int = PROBE_SIZE, order: bool = True, classes: int = 20) -> ProbeResult:
+    """Logistic regression on pooled clips: fitted on ``train``, penalty chosen on ``validation``."""
+    x_train, y_train = pooled_features(train, size, order)
+    mean, std = x_train.mean(0), x_train.std(0).clamp_min(1e-6)
+    standardise = lambda x: (x - mean) / std  # noqa: E731
+    x_train = standardise(x_train)
+    x_val, y_val = pooled_features(validation, size, order)
+    x_val = standardise(x_val)
+
+    def accuracy(model, x, y) -> float:
+        with torch.no_grad():
+            return (model(x).argmax(1) == y).double().mean().item()
+
+    fits = {penalty: _fit(x_train, y_train, classes, penalty) for penalty in PENALTIES}
+    penalty = max(fits, key=lambda p: accuracy(fits[p], x_val, y_val))
+    best = fits[penalty]
+    test_acc = None
+    if test is not None:
+        x_test, y_test = pooled_features(test, size, order)
+        test_acc = accuracy(best, standardise(x_test), y_test)
+    return ProbeResult(accuracy(best, x_train, y_train), accuracy(best, x_val, y_val), test_acc,
+                       penalty, x_train.shape[1])
