@@ -12,14 +12,29 @@ concatenated.
 - ``lstm``: the LSTM baseline. The encoder is a per-frame 2D CNN (written as
   3D convolutions with a temporal kernel of 1, so the code path is shared); an
   LSTM runs over the frames.
-- ``joint``: the poster's model. A 3D-CNN encodes groups of
-  :data:`GROUP_FRAMES` consecutive frames; an LSTM runs over the sequence of
-  group features and its last hidden state is classified. Clips of any length
-  of at least one group work, and padded batches of mixed lengths too (pass
-  ``lengths``).
-- ``student_medium`` / ``student_small``: the joint model with about half and
-  a quarter of its widths, so about 4x and 16x fewer parameters (the poster's
-  ratios).
+- ``joint``: the poster's model. The two-stream 3D-CNN runs over the *whole*
+  clip, with temporal kernel 3 and temporal pooling 2, 2, 1, so ``T`` frames
+  become ``T // 4`` time steps (:data:`GROUP_FRAMES` frames per step). Each
+  step's features go through dropout and a fully connected layer with ReLU;
+  an LSTM reads the steps in order and its last hidden state is classified.
+  Why the whole clip and not each group of 4 frames on its own: after two
+  temporal poolings a 4-frame group is a single time step, so the third
+  convolution's two outer temporal taps would only ever multiply its zero
+  padding (parameters that can never learn), and no motion that crosses a
+  group boundary would be seen by any convolution. Over the whole clip every
+  tap sees real frames and each step's receptive field (18 frames for the
+  third convolution) overlaps its neighbours'. Clips of any length of at least
+  4 frames work (frames after the last whole group of 4 are ignored), and
+  padded batches of mixed lengths too (pass ``lengths``): the trunk then runs
+  once per distinct length, on real frames only, so a clip's logits do not
+  depend on what it is batched with.
+- ``student_medium`` / ``student_small``: the joint model with narrower
+  layers and 4x and 16x fewer parameters (the poster's ratios), derived from
+  it by one rule, :data:`STUDENT_RULE` (:func:`student_architecture`):
+  convolution widths and dropout times ratio^(-1/4), the FC / LSTM width
+  solved for the parameter count, and convolutions that stride in place of
+  max-pooling, so that a student also trains at a fraction of the teacher's
+  cost.
 
 Two presets share this one code path and differ only by the numbers in
 :data:`ARCHITECTURES`: ``course`` (16 frames of 32x32, ~0.3 M parameters,
@@ -29,7 +44,8 @@ the poster's parameter counts).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import torch
@@ -41,9 +57,10 @@ STREAMS = 2  # body, hand
 CHANNELS = 2  # gray, depth
 KINDS: tuple[str, ...] = ("cnn3d", "lstm", "joint", "student_medium", "student_small")
 PRESETS: tuple[str, ...] = ("course", "paper")
-#: Frames per group that the joint models' 3D-CNN encodes into one LSTM step.
+#: Frames per LSTM step of the joint models: their 3D-CNN pools time by 4.
 GROUP_FRAMES = 4
-#: Dropout before each fully connected layer (Pigou et al. use 0.5).
+#: Dropout before each fully connected layer of the teacher, the LSTM baseline
+#: and the joint model (Pigou et al. use 0.5); the students' rate follows :data:`STUDENT_RULE`.
 DROPOUT = 0.5
 
 #: Input size (T, H, W) per preset; the same numbers as ``clips.settings_for``.
@@ -54,6 +71,20 @@ POSTER_PARAMS: dict[str, float] = {
     "cnn3d": 18.82e6, "joint": 18.37e6, "student_medium": 4.59e6, "student_small": 1.15e6,
 }
 
+#: How many times fewer parameters each student has than the joint model (the poster's ratios).
+STUDENT_RATIOS: dict[str, int] = {"student_medium": 4, "student_small": 16}
+#: The exponent of the rule: convolution widths and dropout scale by ``ratio ** -STUDENT_EXPONENT``.
+STUDENT_EXPONENT = 0.25
+#: How a student is derived from the joint model (:func:`student_architecture`), in words.
+STUDENT_RULE = (
+    "A student with ratio r is the joint model with narrower layers: its convolution widths and its "
+    "dropout rate are the joint model's times r^(-1/4), rounded (the trunk holds few parameters but "
+    "all the compute of the early layers, so it shrinks slowly), and its fully connected and LSTM "
+    "width is then solved so that the student has 1/r of the joint model's parameters. Its "
+    "convolutions stride by the factor of the max-pool that follows them in the joint model, in "
+    "place of that max-pool: the same output sizes at a fraction of the training cost."
+)
+
 
 @dataclass(frozen=True)
 class Architecture:
@@ -63,38 +94,118 @@ class Architecture:
     ``kernels``: their spatial kernel sizes (Pigou: 5, 5, 4 on 64x64 crops).
     ``fc``: units of the fully connected layer (for the recurrent models, the
     size of the per-step feature fed to the LSTM). ``lstm``: LSTM hidden units
-    (0 for the 3D-CNN).
+    (0 for the 3D-CNN). ``dropout``: the rate of every dropout layer.
+    ``strided``: each convolution strides by the pooling factor of its block in
+    place of the max-pool after it (the students: same output sizes, a fraction
+    of the compute).
     """
 
     conv: tuple[int, int, int]
     kernels: tuple[int, int, int]
     fc: int
     lstm: int = 0
+    dropout: float = DROPOUT
+    strided: bool = False
+
+
+def _encoder_params(arch: Architecture, temporal_kernel: int) -> int:
+    """Parameters of the two streams' convolutions (no bias) and batch norms."""
+    maps = (CHANNELS, *arch.conv)
+    per_stream = sum(maps[i] * maps[i + 1] * temporal_kernel * k * k + 2 * maps[i + 1]
+                     for i, k in enumerate(arch.kernels))
+    return STREAMS * per_stream
+
+
+def _step_features(arch: Architecture, preset: str) -> int:
+    """Size of one LSTM step's encoder features: both streams' last maps at 1/8 of the crop."""
+    _, height, width = INPUT_SHAPES[preset]
+    return STREAMS * arch.conv[-1] * (height // 8) * (width // 8)
+
+
+def recurrent_params(arch: Architecture, preset: str, temporal_kernel: int = 3) -> int:
+    """Parameter count of a joint-style model of ``arch``, without building it.
+
+    Encoder + FC (``features x fc`` weights and biases) + LSTM (``4 lstm (fc +
+    lstm)`` weights, two biases of ``4 lstm``) + classifier.
+    """
+    fc, hidden = arch.fc, arch.lstm
+    return (_encoder_params(arch, temporal_kernel) + (_step_features(arch, preset) + 1) * fc
+            + 4 * hidden * (fc + hidden) + 8 * hidden + (hidden + 1) * NUM_CLASSES)
+
+
+def student_architecture(joint: Architecture, ratio: int, preset: str) -> Architecture:
+    """The student of ``ratio`` times fewer parameters than ``joint`` (:data:`STUDENT_RULE`).
+
+    A student with ratio r is the joint model with narrower layers: its
+    convolution widths and its dropout rate are the joint model's times
+    r^(-1/4), rounded (the trunk holds few parameters but all the compute of
+    the early layers, so it shrinks slowly), and its fully connected and LSTM
+    width is then solved so that the student has 1/r of the joint model's
+    parameters. Its convolutions stride by the factor of the max-pool that
+    follows them in the joint model, in place of that max-pool: the same
+    output sizes at a fraction of the training cost.
+
+    The width ``h`` (FC = LSTM units) is the positive root of the quadratic
+    ``recurrent_params(h) = recurrent_params(joint) / r``, rounded to the
+    nearest integer. ``preset`` gives the crop size, which sets the FC layer's
+    input size.
+
+    Why the stride: with max-pooling, each convolution computes every output
+    position and the pool then keeps a quarter (space) or an eighth (space and
+    time) of them; a strided convolution computes only those, the same
+    output sizes and parameter count, and the max-pool layers (whose backward
+    pass zero-fills a full-resolution gradient) disappear. Training epochs
+    on one CPU thread, as a share of the teacher's
+    (``benchmarks/bench_student_cost.py --options``): small student with the
+    joint model's max-pool blocks 0.77, first convolution strided in space
+    0.52, in space and time 0.45, every convolution strided 0.28 (medium
+    student: 0.97, 0.67, 0.56, 0.32).
+    """
+    if ratio < 1:
+        raise ValueError(f"ratio must be at least 1, got {ratio}")
+    scale = ratio ** -STUDENT_EXPONENT
+    conv = tuple(max(1, round(maps * scale)) for maps in joint.conv)
+    target = recurrent_params(joint, preset) / ratio
+    # params(h) = a h^2 + b h + c with fc = lstm = h
+    trunk = replace(joint, conv=conv, fc=0, lstm=0)
+    c = recurrent_params(trunk, preset)
+    a, b = 8, _step_features(trunk, preset) + 1 + 8 + NUM_CLASSES
+    if target <= c:
+        raise ValueError(f"ratio {ratio} leaves no parameters for the FC and LSTM layers")
+    width = round((-b + math.sqrt(b * b + 4 * a * (target - c))) / (2 * a))
+    return Architecture(conv, joint.kernels, fc=width, lstm=width,
+                        dropout=round(joint.dropout * scale, 4), strided=True)
 
 
 _COURSE_K = (3, 3, 3)  # half-resolution crops: Pigou's 5/5/4 kernels shrink to 3
 _PAPER_K = (5, 5, 4)  # Pigou et al. 2014
+
+
+def _table() -> dict[str, dict[str, Architecture]]:
+    table = {
+        "course": {
+            "cnn3d": Architecture((8, 16, 32), _COURSE_K, fc=128),
+            "lstm": Architecture((8, 16, 32), _COURSE_K, fc=128, lstm=128),
+            "joint": Architecture((8, 16, 32), _COURSE_K, fc=128, lstm=128),
+        },
+        "paper": {
+            "cnn3d": Architecture((16, 32, 48), _PAPER_K, fc=756),
+            "lstm": Architecture((16, 32, 48), _PAPER_K, fc=1169, lstm=1169),
+            "joint": Architecture((16, 32, 48), _PAPER_K, fc=1169, lstm=1169),
+        },
+    }
+    for preset, rows in table.items():
+        for kind, ratio in STUDENT_RATIOS.items():
+            rows[kind] = student_architecture(rows["joint"], ratio, preset)
+    return table
+
+
 #: One table for every preset and kind. The paper widths keep Pigou's 16/32/48
 #: maps and solve the fully connected / LSTM sizes for the poster's counts; the
-#: students halve and quarter the joint model's widths (FC / LSTM sizes then
-#: rounded to the poster's counts). The LSTM baseline's size is not published:
-#: it gets the joint model's widths (per-frame 2D kernels make it slightly smaller).
-ARCHITECTURES: dict[str, dict[str, Architecture]] = {
-    "course": {
-        "cnn3d": Architecture((8, 16, 32), _COURSE_K, fc=128),
-        "lstm": Architecture((8, 16, 32), _COURSE_K, fc=128, lstm=128),
-        "joint": Architecture((8, 16, 32), _COURSE_K, fc=128, lstm=128),
-        "student_medium": Architecture((4, 8, 16), _COURSE_K, fc=64, lstm=64),
-        "student_small": Architecture((2, 4, 8), _COURSE_K, fc=32, lstm=32),
-    },
-    "paper": {
-        "cnn3d": Architecture((16, 32, 48), _PAPER_K, fc=756),
-        "lstm": Architecture((16, 32, 48), _PAPER_K, fc=1169, lstm=1169),
-        "joint": Architecture((16, 32, 48), _PAPER_K, fc=1169, lstm=1169),
-        "student_medium": Architecture((8, 16, 24), _PAPER_K, fc=583, lstm=583),
-        "student_small": Architecture((4, 8, 12), _PAPER_K, fc=291, lstm=291),
-    },
-}
+#: students are derived from the joint model by :func:`student_architecture`.
+#: The LSTM baseline's size is not published: it gets the joint model's widths
+#: (per-frame 2D kernels make it slightly smaller).
+ARCHITECTURES: dict[str, dict[str, Architecture]] = _table()
 
 
 def _check(kind: str, preset: str) -> None:
@@ -111,36 +222,50 @@ def input_shape(preset: str) -> tuple[int, int, int, int, int]:
 
 
 def _conv_block(in_maps: int, out_maps: int, kernel: int, temporal_kernel: int,
-                pool: tuple[int, int, int]) -> list[nn.Module]:
+                pool: tuple[int, int, int], strided: bool = False) -> list[nn.Module]:
     """Convolution that keeps the size ("same" padding), max-pool, batch norm, ReLU.
 
     Pooling before batch norm and ReLU gives the same kind of block at an
     eighth of their cost: on a CPU these memory-bound layers took longer than
     the convolution itself when they ran at full resolution.
+
+    ``strided`` (the students): the convolution strides by ``pool`` and there
+    is no max-pool; the output has the same size.
     """
     pad_t, total = temporal_kernel // 2, kernel - 1
-    # Explicit zero padding (rather than padding="same") so even kernels such as
-    # Pigou's 4x4 pad the same way in PyTorch and in exported ONNX graphs.
-    pad = nn.ZeroPad3d((total // 2, total - total // 2, total // 2, total - total // 2, pad_t, pad_t))
+    shape = (temporal_kernel, kernel, kernel)
     # No convolution bias: the batch norm's shift that follows does its job.
-    return [pad, nn.Conv3d(in_maps, out_maps, (temporal_kernel, kernel, kernel), bias=False),
-            nn.MaxPool3d(pool), nn.BatchNorm3d(out_maps), nn.ReLU(inplace=True)]
+    if strided and kernel % 2:  # odd kernel: the convolution pads by itself, no padded copy
+        conv = [nn.Conv3d(in_maps, out_maps, shape, stride=pool, padding=(pad_t, total // 2, total // 2),
+                          bias=False)]
+    else:
+        # Explicit zero padding (rather than padding="same") so even kernels such as
+        # Pigou's 4x4 pad the same way in PyTorch and in exported ONNX graphs.
+        pad = nn.ZeroPad3d((total // 2, total - total // 2, total // 2, total - total // 2, pad_t, pad_t))
+        conv = [pad, nn.Conv3d(in_maps, out_maps, shape, stride=pool if strided else 1, bias=False)]
+    pooling = [] if strided else [nn.MaxPool3d(pool)]
+    return [*conv, *pooling, nn.BatchNorm3d(out_maps), nn.ReLU(inplace=True)]
 
 
 class StreamEncoder(nn.Sequential):
-    """Three convolution blocks for one stream: ``(N, 2, t, H, W) -> (N, maps, t', H/8, W/8)``."""
+    """Three convolution blocks for one stream: ``(N, 2, T, H, W) -> (N, maps, T', H/8, W/8)``."""
 
     def __init__(self, arch: Architecture, temporal_kernel: int, temporal_pools: tuple[int, int, int]):
         layers: list[nn.Module] = []
         in_maps = CHANNELS
         for maps, kernel, tpool in zip(arch.conv, arch.kernels, temporal_pools):
-            layers += _conv_block(in_maps, maps, kernel, temporal_kernel, (tpool, 2, 2))
+            layers += _conv_block(in_maps, maps, kernel, temporal_kernel, (tpool, 2, 2), arch.strided)
             in_maps = maps
         super().__init__(*layers)
 
 
 class TwoStreamEncoder(nn.Module):
-    """Body and hand encoders with separate weights; their flattened features concatenated."""
+    """Body and hand encoders with separate weights.
+
+    ``forward``: both streams' maps flattened and concatenated, ``(N, features)``
+    (the 3D-CNN). ``steps``: the same per time step, ``(N, T', features per step)``
+    (the recurrent models).
+    """
 
     def __init__(self, arch: Architecture, temporal_kernel: int, temporal_pools: tuple[int, int, int]):
         super().__init__()
@@ -149,6 +274,11 @@ class TwoStreamEncoder(nn.Module):
 
     def forward(self, clips: torch.Tensor) -> torch.Tensor:
         return torch.cat([self.body(clips[:, 0]).flatten(1), self.hand(clips[:, 1]).flatten(1)], dim=1)
+
+    def steps(self, clips: torch.Tensor) -> torch.Tensor:
+        # (N, maps, T', h, w) -> (N, T', maps * h * w) per stream
+        return torch.cat([self.body(clips[:, 0]).transpose(1, 2).flatten(2),
+                          self.hand(clips[:, 1]).transpose(1, 2).flatten(2)], dim=2)
 
 
 def _check_input(clips: torch.Tensor, preset: str, min_frames: int, exact_frames: bool) -> None:
@@ -173,8 +303,8 @@ class CNN3D(nn.Module):
         frames, height, width = INPUT_SHAPES[preset]
         self.encoder = TwoStreamEncoder(arch, temporal_kernel=3, temporal_pools=(2, 2, 2))
         features = STREAMS * arch.conv[-1] * (frames // 8) * (height // 8) * (width // 8)
-        self.fc = nn.Sequential(nn.Dropout(DROPOUT), nn.Linear(features, arch.fc), nn.ReLU(inplace=True))
-        self.classifier = nn.Sequential(nn.Dropout(DROPOUT), nn.Linear(arch.fc, NUM_CLASSES))
+        self.fc = nn.Sequential(nn.Dropout(arch.dropout), nn.Linear(features, arch.fc), nn.ReLU(inplace=True))
+        self.classifier = nn.Sequential(nn.Dropout(arch.dropout), nn.Linear(arch.fc, NUM_CLASSES))
 
     def extra_repr(self) -> str:
         return f"preset={self.preset!r}"
@@ -185,20 +315,28 @@ class CNN3D(nn.Module):
 
 
 class RecurrentClassifier(nn.Module):
-    """A CNN encodes each group of ``group_frames`` frames; an LSTM reads the groups.
+    """A CNN turns the clip into time steps of ``group_frames`` frames; an LSTM reads the steps.
+
+    ``group_frames=4`` (joint model, students): a 3D-CNN over the whole clip
+    pools time by 4, so neighbouring steps share frames in their receptive
+    fields. ``group_frames=1`` (LSTM baseline): a per-frame 2D CNN. Each step
+    then goes through dropout, FC + ReLU and the LSTM; the last hidden state is
+    classified.
 
     ``forward(clips, lengths=None)``: ``lengths`` (batch,) gives each clip's
     true number of frames in a padded batch; frames past the last whole group
-    are ignored. Only real groups are encoded and the LSTM reads a packed
-    sequence, so a clip's logits do not depend on what it is batched with.
+    are ignored. The encoder runs once per distinct length on that length's
+    clips cut to their real frames (a temporal kernel reaching into the padding
+    would change the last real step), and the LSTM reads a packed sequence, so
+    a clip's logits do not depend on what it is batched with. (In training mode
+    batch norm then normalises each length's clips by their own statistics.)
     """
 
     def __init__(self, arch: Architecture, preset: str, group_frames: int):
         super().__init__()
         self.preset = preset
         self.group_frames = group_frames
-        _, height, width = INPUT_SHAPES[preset]
-        # Either way the encoder pools a group down to one time step.
+        # Either way the encoder pools time by group_frames.
         if group_frames == 1:  # a per-frame 2D CNN
             temporal_kernel, temporal_pools = 1, (1, 1, 1)
         elif group_frames == 4:
@@ -206,38 +344,45 @@ class RecurrentClassifier(nn.Module):
         else:
             raise ValueError(f"group_frames must be 1 or 4, got {group_frames}")
         self.encoder = TwoStreamEncoder(arch, temporal_kernel, temporal_pools)
-        features = STREAMS * arch.conv[-1] * (height // 8) * (width // 8)
-        self.fc = nn.Sequential(nn.Dropout(DROPOUT), nn.Linear(features, arch.fc), nn.ReLU(inplace=True))
+        features = _step_features(arch, preset)
+        self.fc = nn.Sequential(nn.Dropout(arch.dropout), nn.Linear(features, arch.fc), nn.ReLU(inplace=True))
         self.lstm = nn.LSTM(arch.fc, arch.lstm, batch_first=True)
-        self.classifier = nn.Sequential(nn.Dropout(DROPOUT), nn.Linear(arch.lstm, NUM_CLASSES))
+        self.classifier = nn.Sequential(nn.Dropout(arch.dropout), nn.Linear(arch.lstm, NUM_CLASSES))
 
     def extra_repr(self) -> str:
-        return f"preset={self.preset!r}, group_frames={self.group_frames}"
+        # "whole clip": the trunk runs over the whole clip (not group by group), which
+        # also tells trained models of the earlier group-wise design apart in caches.
+        trunk = ", trunk='whole clip'" if self.group_frames > 1 else ""
+        return f"preset={self.preset!r}, group_frames={self.group_frames}{trunk}"
+
+    def steps(self, clips: torch.Tensor) -> torch.Tensor:
+        """``(N, 2, 2, T, H, W)`` -> the LSTM's inputs ``(N, T // group_frames, fc)``."""
+        used = clips.shape[3] // self.group_frames * self.group_frames
+        return self.fc(self.encoder.steps(clips[:, :, :, :used]))
 
     def forward(self, clips: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         _check_input(clips, self.preset, min_frames=self.group_frames, exact_frames=False)
+        if lengths is None:
+            _, (hidden, _) = self.lstm(self.steps(clips))
+            return self.classifier(hidden[-1])
         batch, frames = clips.shape[0], clips.shape[3]
         g = self.group_frames
-        steps_max = frames // g
-        # (B, S, C, n*g, H, W) -> (B, n, S, C, g, H, W): one row per group of frames.
-        groups = clips[:, :, :, : steps_max * g].unflatten(3, (steps_max, g)).permute(0, 3, 1, 2, 4, 5, 6)
-        if lengths is None:
-            steps = self.fc(self.encoder(groups.flatten(0, 1))).unflatten(0, (batch, steps_max))
-            _, (hidden, _) = self.lstm(steps)
-        else:
-            lengths = torch.as_tensor(lengths, device=clips.device)
-            if lengths.shape != (batch,):
-                raise ValueError(f"lengths must have shape ({batch},), got {tuple(lengths.shape)}")
-            if int(lengths.min()) < g or int(lengths.max()) > frames:
-                raise ValueError(f"lengths must lie in [{g}, {frames}] (one group to the padded "
-                                 f"length), got {lengths.tolist()}")
-            counts = lengths // g
-            real = torch.arange(steps_max, device=clips.device)[None, :] < counts[:, None]
-            features = self.fc(self.encoder(groups[real]))
-            steps = features.new_zeros(batch, steps_max, features.shape[1])
-            steps[real] = features
-            packed = pack_padded_sequence(steps, counts.cpu(), batch_first=True, enforce_sorted=False)
-            _, (hidden, _) = self.lstm(packed)
+        lengths = torch.as_tensor(lengths, device=clips.device)
+        if lengths.shape != (batch,):
+            raise ValueError(f"lengths must have shape ({batch},), got {tuple(lengths.shape)}")
+        if int(lengths.min()) < g or int(lengths.max()) > frames:
+            raise ValueError(f"lengths must lie in [{g}, {frames}] (one group to the padded "
+                             f"length), got {lengths.tolist()}")
+        counts = lengths // g
+        steps = None
+        for count in torch.unique(counts).tolist():
+            rows = (counts == count).nonzero().squeeze(1)
+            part = self.steps(clips[rows, :, :, : count * g])
+            if steps is None:
+                steps = part.new_zeros(batch, frames // g, part.shape[2])
+            steps[rows, :count] = part
+        packed = pack_padded_sequence(steps, counts.cpu(), batch_first=True, enforce_sorted=False)
+        _, (hidden, _) = self.lstm(packed)
         return self.classifier(hidden[-1])
 
 
@@ -268,7 +413,7 @@ def describe(kind: str, preset: str = "course") -> list[Layer]:
     """Per-layer summary of ``build(kind, preset)`` run on one clip of the preset's size.
 
     Output shapes are those of a batch of one clip; in the recurrent models the
-    encoder rows have one entry per group of frames (the LSTM's time steps).
+    time axis of the last encoder rows holds the LSTM's time steps.
     The zero-padding layers are left out: they belong to the convolution after them.
     """
     model = build(kind, preset).eval()

@@ -18,8 +18,42 @@ def test_course_preset_sizes_and_student_ratios():
     counts = {kind: models.count_params(models.build(kind, "course")) for kind in models.KINDS}
     for kind in ("cnn3d", "joint", "lstm"):
         assert 0.2e6 <= counts[kind] <= 0.4e6, (kind, counts[kind])
-    assert 3.5 <= counts["joint"] / counts["student_medium"] <= 4.5
-    assert 14 <= counts["joint"] / counts["student_small"] <= 18
+    for kind, ratio in models.STUDENT_RATIOS.items():
+        assert abs(counts["joint"] / counts[kind] / ratio - 1) < 0.03, (kind, counts[kind])
+
+
+@pytest.mark.parametrize("preset", models.PRESETS)
+def test_students_come_from_the_rule(preset):
+    joint = models.ARCHITECTURES[preset]["joint"]
+    assert models.STUDENT_RATIOS == {"student_medium": 4, "student_small": 16}
+    for kind, ratio in models.STUDENT_RATIOS.items():
+        student = models.ARCHITECTURES[preset][kind]
+        assert student == models.student_architecture(joint, ratio, preset)
+        assert student.conv == tuple(round(maps * ratio ** -0.25) for maps in joint.conv)
+        assert student.dropout == pytest.approx(0.5 * ratio ** -0.25, abs=1e-4)
+        assert student.fc == student.lstm and student.strided
+    assert "1/r of the joint model's parameters" in models.STUDENT_RULE
+    assert " ".join(models.STUDENT_RULE.split()) in " ".join(models.student_architecture.__doc__.split())
+
+
+def test_course_small_student_is_not_starved():
+    convs = [m for m in models.build("student_small", "course").modules() if isinstance(m, torch.nn.Conv3d)]
+    assert convs[0].out_channels >= 4
+
+
+def test_parameter_formula_counts_the_built_models():
+    for kind in ("joint", "student_medium", "student_small"):
+        arch = models.ARCHITECTURES["course"][kind]
+        assert models.recurrent_params(arch, "course") == models.count_params(models.build(kind, "course"))
+    arch = models.ARCHITECTURES["course"]["lstm"]
+    assert models.recurrent_params(arch, "course", temporal_kernel=1) == models.count_params(models.build("lstm"))
+
+
+@pytest.mark.parametrize("kind", models.KINDS)
+def test_every_dropout_layer_uses_the_architectures_rate(kind):
+    rates = {m.p for m in models.build(kind, "course").modules() if isinstance(m, torch.nn.Dropout)}
+    assert rates == {models.ARCHITECTURES["course"][kind].dropout}
+    assert (rates == {0.5}) == (kind in ("cnn3d", "lstm", "joint"))
 
 
 @pytest.mark.parametrize("kind", models.KINDS)
@@ -47,18 +81,68 @@ def test_describe_of_the_paper_3d_cnn_shows_pigou_maps():
 def test_padded_mixed_length_batch_equals_clips_run_one_by_one(kind):
     torch.manual_seed(0)
     model = models.build(kind, "course").eval()
-    lengths = torch.tensor([16, 4, 11, 8])  # 11 frames: two groups of 4 are read, 3 frames ignored
-    batch = torch.rand(4, 2, 2, 16, 32, 32)
+    lengths = torch.tensor([16, 4, 11, 8, 10])  # 11 frames: two groups of 4 are read, 3 frames ignored
+    batch = torch.rand(5, 2, 2, 16, 32, 32)
     together = model(batch, lengths=lengths)
     for i, length in enumerate(lengths.tolist()):
         alone = model(batch[i : i + 1, :, :, :length])
         torch.testing.assert_close(together[i : i + 1], alone, atol=1e-5, rtol=1e-4)
 
 
-def test_joint_model_reads_clips_longer_than_the_preset_and_one_group():
-    model = models.build("joint", "course").eval()
-    assert model(torch.rand(1, 2, 2, 40, 32, 32)).shape == (1, 20)
-    assert model(torch.rand(1, 2, 2, models.GROUP_FRAMES, 32, 32)).shape == (1, 20)
+def test_a_mixed_length_batch_trains():
+    model = models.build("joint", "course").train()
+    model(torch.rand(3, 2, 2, 16, 32, 32), lengths=torch.tensor([16, 8, 12])).sum().backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
+
+
+@pytest.mark.parametrize("kind", ["joint", "student_medium", "student_small", "lstm"])
+@pytest.mark.parametrize("frames", [4, 8, 16, 33])
+def test_recurrent_models_read_4_8_16_and_33_frames(kind, frames):
+    model = models.build(kind, "course").eval()
+    steps = model.steps(torch.rand(2, 2, 2, frames, 32, 32))
+    assert steps.shape == (2, frames // model.group_frames, models.ARCHITECTURES["course"][kind].fc)
+    assert model(torch.rand(2, 2, 2, frames, 32, 32)).shape == (2, 20)
+
+
+@pytest.mark.parametrize("kind", ["joint", "student_medium", "student_small"])
+def test_no_parameter_sees_only_padding_on_a_course_clip(kind):
+    # The trunk runs over the whole 16-frame clip: every temporal tap of every
+    # convolution multiplies real frames for some output, so all get gradient.
+    torch.manual_seed(0)
+    model = models.build(kind, "course").train()
+    model(torch.rand(2, *models.input_shape("course"))).square().sum().backward()
+    convs = [(name, m) for name, m in model.named_modules() if isinstance(m, torch.nn.Conv3d)]
+    assert len(convs) == 6
+    for name, conv in convs:
+        per_tap = conv.weight.grad.abs().sum(dim=(0, 1, 3, 4))
+        assert per_tap.shape == (3,) and (per_tap > 0).all(), (name, per_tap)
+    # By shapes: the time axis at each convolution's input is at least its temporal kernel.
+    frames_in = []
+    hooks = [conv.register_forward_hook(lambda m, inputs, out: frames_in.append(inputs[0].shape[2]))
+             for _, conv in convs]
+    model.eval()(torch.rand(1, *models.input_shape("course")))
+    for hook in hooks:
+        hook.remove()
+    assert min(frames_in) >= 3, frames_in
+
+
+@pytest.mark.parametrize("kind", ["joint", "student_small"])
+def test_time_steps_see_frames_across_group_boundaries(kind):
+    model = models.build(kind, "course").eval()
+    clips = torch.rand(1, *models.input_shape("course"), requires_grad=True)
+    model.steps(clips)[0, 1].sum().backward()  # the second step: frames 4..7 and beyond
+    seen = (clips.grad.abs().sum(dim=(0, 1, 2, 4, 5)) > 0).nonzero().flatten().tolist()
+    assert seen[0] < 4 and seen[-1] > 7, seen
+
+
+def test_students_keep_the_joint_models_shapes():
+    def encoder_out(kind):
+        rows = [row for row in models.describe(kind, "course") if row.name.startswith("encoder.body")]
+        return rows[-1].output_shape
+    joint = encoder_out("joint")
+    assert joint == (1, 32, 4, 4, 4)  # 16 frames -> 4 LSTM steps of 4x4 maps
+    assert encoder_out("student_small")[2:] == joint[2:]
+    assert encoder_out("student_medium")[2:] == joint[2:]
 
 
 def test_padding_content_does_not_change_a_short_clip():
