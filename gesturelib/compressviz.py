@@ -11,7 +11,9 @@ histograms per layer type and the floating-point number line.
 
 Chapter 08 (pruning and fp16) prunes the distilled small student at growing
 sparsity, with and without a short fine-tune that keeps the pruning masks
-(``prune_and_finetune``, ``sparsity_curve``), and rebuilds the poster's Table 3
+(``prune_and_finetune``, ``sparsity_curve``), tests the claim that the sparse
+student keeps the accuracy against a dense control fine-tuned alike, over
+paired seeds (``sparse_vs_dense``), and rebuilds the poster's Table 3
 from files written to disk (``table3_row``, ``paper_sizes``): every size here is
 ``os.path.getsize`` of a file that ``compress.save_model`` wrote. One MB is
 2^20 bytes, the unit that matches the poster's sizes (18.82 M fp32 parameters
@@ -38,7 +40,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
-from . import compress, config, distill, experiments, export, models, report, results, train
+from . import compress, config, export, models, report, stats, train
 
 #: Layer types of the joint models, in the order the figures show them.
 LAYER_TYPES: tuple[str, ...] = ("Conv3d", "LSTM", "Linear")
@@ -394,6 +396,101 @@ def sparsity_curve(
     return curve
 
 
+def finetuned_copy(
+    model: nn.Module, train_set: Dataset, val_set: Dataset | None, config_: train.TrainConfig, progress: bool = True
+) -> tuple[nn.Module, train.History]:
+    """A copy of ``model`` trained further as ``config_`` says, with no pruning: the dense control of
+    :func:`prune_and_finetune` (same data, same settings, same batches for the same seed)."""
+    tuned = copy.deepcopy(model)
+    history = train.fit(tuned, train_set, val_set, config_, progress=progress)
+    return tuned.cpu().eval(), history
+
+
+@dataclass
+class SparseVsDense:
+    """The sparse student against its dense control, seed by seed (test accuracy in %).
+
+    ``base``: the student before the extra epochs; ``dense``: the same student
+    fine-tuned without pruning (the control); ``sparse``: pruned to ``sparsity``
+    and fine-tuned with the masks on. ``converged``: whether each seed's base
+    student met the convergence criterion. ``comparison``: sparse minus dense,
+    paired by seed (:func:`gesturelib.stats.paired_comparison`, non-inferiority
+    margin ``margin``).
+    """
+
+    sparsity: float
+    finetune_epochs: int
+    base: dict[int, float]
+    dense: dict[int, float]
+    sparse: dict[int, float]
+    converged: dict[int, bool]
+    comparison: dict
+    models: dict[int, tuple[nn.Module, nn.Module]] = dataclasses.field(repr=False, default_factory=dict)
+
+    def frame(self) -> pd.DataFrame:
+        """One row per seed: the three accuracies, the paired difference, and the base run's convergence."""
+        return pd.DataFrame({
+            "base student (%)": self.base, "dense control, fine-tuned (%)": self.dense,
+            "sparse, fine-tuned (%)": self.sparse,
+            "sparse - dense (points)": {s: self.sparse[s] - self.dense[s] for s in self.sparse},
+            "base student converged": self.converged,
+        }).rename_axis("seed")
+
+    def record(self) -> dict:
+        """The results file's "table3" / "sparse_vs_dense" entry: the comparison plus the per-seed arms."""
+        seeds = self.comparison["seeds"]
+        return {**self.comparison, "sparsity": self.sparsity, "finetune_epochs": self.finetune_epochs,
+                "base_accuracies": [self.base[s] for s in seeds], "dense_accuracies": [self.dense[s] for s in seeds],
+                "sparse_accuracies": [self.sparse[s] for s in seeds],
+                "base_converged": [self.converged[s] for s in seeds]}
+
+
+def sparse_vs_dense(
+    students_by_seed: Mapping[int, tuple[nn.Module, train.History]],
+    data_splits,
+    finetune: train.TrainConfig,
+    sparsity: float = POSTER_SPARSITY,
+    margin: float = -1.0,
+    progress: bool = True,
+) -> SparseVsDense:
+    """Does the pruned student keep the accuracy? The fair protocol, seed by seed.
+
+    For every ``seed: (model, history)`` of ``students_by_seed``: (a) prune the
+    model to ``sparsity`` (global magnitude) and fine-tune it with the masks on
+    (:func:`prune_and_finetune`); (b) its control, the same dense model
+    fine-tuned for the same epochs with the same settings and no pruning
+    (:func:`finetuned_copy`). Both fine-tunes of a seed use ``finetune`` with
+    that seed, so they see the same batches: the pair differs only by the
+    pruning. Extra epochs alone can move the accuracy, so the sparse model is
+    compared with the control, not with the student before them.
+
+    ``data_splits`` needs ``train``, ``validation`` and ``test`` datasets (an
+    :class:`gesturelib.experiments.Splits`). The comparison is sparse minus
+    dense, with the non-inferiority ``margin`` (-1: "keeps the accuracy" holds
+    when the 95 % interval lies above -1 point); it is "not tested (not
+    converged)" unless every base student met the convergence criterion. The
+    fine-tunes themselves are a few epochs, too short for that criterion.
+    """
+    if not students_by_seed:
+        raise ValueError("sparse_vs_dense needs at least one student")
+    out = SparseVsDense(sparsity=float(sparsity), finetune_epochs=finetune.epochs, base={}, dense={}, sparse={},
+                        converged={}, comparison={})
+    for seed, (model, history) in tqdm(sorted(students_by_seed.items()), desc="seed", disable=not progress):
+        seed = int(seed)
+        config_ = dataclasses.replace(finetune, seed=seed)
+        dense, _ = finetuned_copy(model, data_splits.train, data_splits.validation, config_, progress=False)
+        sparse, _ = prune_and_finetune(model, sparsity, data_splits.train, data_splits.validation, config_,
+                                       progress=False)
+        out.base[seed] = accuracy_percent(model, data_splits.test)
+        out.dense[seed] = accuracy_percent(dense, data_splits.test)
+        out.sparse[seed] = accuracy_percent(sparse, data_splits.test)
+        out.converged[seed] = bool(history.converged)
+        out.models[seed] = (dense, sparse)
+    out.comparison = stats.paired_comparison(out.dense, out.sparse, converged=all(out.converged.values()),
+                                             margin=margin)
+    return out
+
+
 def layer_sparsity(models_: Mapping[str, nn.Module], scope: compress.Scope = "weights") -> pd.DataFrame:
     """Fraction of exact zeros in each weight tensor (rows), one column per model."""
     columns = {}
@@ -631,22 +728,3 @@ def latency_frame(by_model: Mapping[str, Sequence[export.Latency]]) -> pd.DataFr
     frame["note"] = [lat.note for lat in first]
     frame.index.name = f"form (batch 1, {first[0].threads} thread)"
     return frame
-
-
-def distillation_temperature(data_splits: experiments.Splits | None = None) -> tuple[float, str]:
-    """The temperature of the distilled small student, and where it comes from.
-
-    Chapter 06's choice when it recorded one (results "table2" / "temperature");
-    otherwise chosen here exactly as chapter 06 chooses it (``distill.choose_temperature``
-    over the budget's temperatures, on the validation set), so the students are
-    the same cached models.
-    """
-    recorded = results.get("table2", "temperature")
-    if recorded and recorded.get("chosen") is not None:
-        return float(recorded["chosen"]), "recorded by chapter 06"
-    s = data_splits or experiments.splits()
-    chosen, _ = distill.choose_temperature(
-        "student_small", experiments.PRESET, s.train, s.validation, experiments.train_config("student_small"),
-        data_key=s.key, teacher=experiments.teacher(s), temperatures=experiments.budget().temperatures,
-    )
-    return float(chosen), "chosen on the validation set here (chapter 06 has not recorded one)"

@@ -25,11 +25,12 @@ The teacher can see the student's training clips in two ways (``KDCriterion``):
 (matched views, one extra teacher forward pass per sample per epoch); "cached"
 computes the teacher's logits once on the un-augmented training clips and looks
 them up (``WithTeacherLogits``; cheaper, but under augmentation the student's
-view and the teacher's no longer match). ``teacher_mode_costs`` measures what
-each costs and ``view_mismatch`` how far apart the two views' soft targets are.
+view and the teacher's no longer match). ``view_mismatch`` measures how far
+apart the two views' soft targets are.
 
-``seed_summary`` and ``paired_gains`` turn runs over several seeds into the
-rows of the results file's Table 2 and the per-seed effect of the teacher.
+``entropy_temperature`` fixes T from the teacher alone, before any student is
+trained; ``agreement`` and ``gradient_mix`` measure how a trained student
+relates to its teacher (chapter 06's "why").
 """
 
 from __future__ import annotations
@@ -39,10 +40,9 @@ import dataclasses
 import hashlib
 import math
 import statistics
-import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, NamedTuple, Sequence
+from typing import NamedTuple, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -146,11 +146,15 @@ def entropy_temperature(teacher_logits: Tensor, candidates: Sequence[float], fra
     """
     target = fraction * math.log2(teacher_logits.shape[-1])
     for T in sorted(candidates):
-        q = softened_softmax(teacher_logits.float(), T)
-        entropy = -(q * torch.log2(q.clamp_min(1e-30))).sum(-1).mean().item()
-        if entropy >= target:
+        if mean_entropy(teacher_logits, T) >= target:
             return float(T)
     return float(max(candidates))
+
+
+def mean_entropy(logits: Tensor, T: float) -> float:
+    """Mean entropy in bits of the softened outputs ``softened_softmax(logits, T)`` over the rows."""
+    q = softened_softmax(logits.float(), T)
+    return -(q * torch.log2(q.clamp_min(1e-30))).sum(-1).mean().item()
 
 
 def agreement(student: nn.Module, teacher: nn.Module, dataset: Dataset) -> float:
@@ -402,135 +406,6 @@ def train_student(
                                     extra_key=extra_key, **common)
 
 
-def choose_temperature(
-    kind: str,
-    preset: str,
-    train_set: Dataset,
-    val_set: Dataset,
-    config: train.TrainConfig,
-    *,
-    data_key,
-    teacher: nn.Module,
-    temperatures: Sequence[float] = (1.0, 2.0, 4.0, 8.0),
-    **distill_options,
-) -> tuple[float, dict[float, float]]:
-    """The T whose distilled student scores best on the VALIDATION set, and every T's accuracy.
-
-    One student per T (through ``train_student``, so each is cached); the test
-    set never enters the choice. Ties go to the earlier T in ``temperatures``.
-    ``distill_options`` are ``train_student``'s (alpha, t2_scaling, teacher_mode, ...).
-    """
-    if val_set is None or len(val_set) == 0:
-        raise ValueError("choose_temperature needs a validation set: T must never be chosen on test")
-    accuracy = {}
-    for T in temperatures:
-        student, _ = train_student(kind, preset, train_set, val_set, config, data_key=data_key,
-                                   teacher=teacher, T=T, **distill_options)
-        accuracy[T] = train.evaluate(student, val_set, config.eval_batch_size)["accuracy"]
-    best = max(temperatures, key=lambda T: (accuracy[T], -temperatures.index(T)))
-    return best, accuracy
-
-
-@dataclass(frozen=True)
-class ModeCost:
-    """What one teacher mode costs during student training, per epoch and once."""
-
-    mode: str
-    seconds_per_epoch: float  #: student training steps incl. data loading and any teacher pass
-    teacher_forwards_per_epoch: int  #: clips the teacher runs on, every epoch
-    one_time_seconds: float  #: before training: the cached mode's pass over the clean clips
-    one_time_teacher_forwards: int
-
-
-def teacher_mode_costs(
-    teacher: nn.Module,
-    student: nn.Module,
-    train_set: Dataset,
-    plain_train_set: Dataset,
-    batch_size: int = 32,
-    batches: int = 4,
-    T: float = 4.0,
-    alpha: float = 0.5,
-) -> list[ModeCost]:
-    """Measure the "online" and "cached" teacher modes on a few real training steps.
-
-    ``train_set`` is the augmented training set the student learns from,
-    ``plain_train_set`` the same clips without augmentation (what the cached
-    logits are computed on). Each mode runs ``batches`` timed Adam steps (after
-    one untimed warm-up step) on a copy of ``student``; the median step time is
-    scaled to a full epoch, and so is the cached mode's one-time teacher pass.
-    The steps are written out here rather than taken from ``train.fit`` so that
-    validation and checkpointing do not blur the difference being measured.
-    """
-    if len(train_set) != len(plain_train_set):
-        raise ValueError(
-            f"the augmented ({len(train_set)}) and plain ({len(plain_train_set)}) training sets "
-            "must hold the same clips"
-        )
-    steps_per_epoch = math.ceil(len(train_set) / batch_size)
-    plain_loader = DataLoader(plain_train_set, batch_size=batch_size, shuffle=False)
-    teacher_pass = _median_seconds(lambda batch: _teacher_forward(teacher, batch), plain_loader, batches)
-    # the cached step only looks the logits up, so their values do not matter for its timing
-    num_classes = _teacher_forward(teacher, next(iter(plain_loader))).shape[1]
-    placeholder_logits = torch.zeros(len(train_set), num_classes)
-    costs = []
-    for mode, dataset, criterion in (
-        ("online", train_set, KDCriterion(T, alpha, mode="online", teacher=teacher)),
-        ("cached", WithTeacherLogits(train_set, placeholder_logits), KDCriterion(T, alpha, mode="cached")),
-    ):
-        loader = DataLoader(dataset, batch_size=batch_size, shuffle=False)
-        step = _training_step(copy.deepcopy(student), criterion)
-        seconds = _median_seconds(step, loader, batches) * steps_per_epoch
-        online = mode == "online"
-        costs.append(ModeCost(
-            mode=mode,
-            seconds_per_epoch=seconds,
-            teacher_forwards_per_epoch=len(train_set) if online else 0,
-            one_time_seconds=0.0 if online else teacher_pass * steps_per_epoch,
-            one_time_teacher_forwards=0 if online else len(train_set),
-        ))
-    return costs
-
-
-def _teacher_forward(teacher: nn.Module, batch) -> Tensor:
-    clips, _ = batch
-    teacher.eval()
-    with torch.no_grad():
-        return teacher(clips.to(next(teacher.parameters()).device))
-
-
-def _training_step(model: nn.Module, criterion: Callable) -> Callable:
-    """One Adam step of ``model`` on a batch, with ``criterion(logits, target, inputs)``."""
-    device = next(model.parameters()).device
-    optimizer = torch.optim.Adam(model.parameters())
-    model.train()
-
-    def step(batch) -> None:
-        clips, target = batch
-        clips = clips.to(device)
-        target = [t.to(device) for t in target] if isinstance(target, (tuple, list)) else target.to(device)
-        loss = criterion(model(clips), target, clips)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-
-    return step
-
-
-def _median_seconds(work: Callable, loader: DataLoader, batches: int) -> float:
-    """Median wall time of loading a batch and running ``work`` on it, after one warm-up batch."""
-    timings = []
-    iterator = iter(loader)
-    for index in range(min(batches + 1, len(loader))):
-        start = time.perf_counter()
-        work(next(iterator))
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
-        if index > 0 or len(loader) == 1:  # the first batch pays for warm-up unless it is all there is
-            timings.append(time.perf_counter() - start)
-    return statistics.median(timings)
-
-
 @dataclass(frozen=True)
 class ViewMismatch:
     """How much the teacher's soft targets change when it sees the augmented clip instead of the clean one.
@@ -596,34 +471,3 @@ def _same_class_partner(labels: Tensor) -> Tensor:
         if len(members) > 1:
             partner[members] = members.roll(-1)
     return partner
-
-
-def seed_summary(accuracies: Sequence[float], seeds: Sequence[int], params: int) -> dict:
-    """A Table 2 row of the results file: per-seed test accuracies (%), their mean and spread.
-
-    ``std`` is the sample standard deviation (n - 1 in the denominator), the spread
-    one more seed would be expected to show; with a single seed there is no spread
-    and it is None.
-    """
-    if len(accuracies) != len(seeds) or not accuracies:
-        raise ValueError(f"need one accuracy per seed, got {len(accuracies)} accuracies for seeds {list(seeds)}")
-    accuracies = [float(a) for a in accuracies]
-    return {
-        "accuracies": accuracies,
-        "seeds": [int(s) for s in seeds],
-        "mean": statistics.fmean(accuracies),
-        "std": statistics.stdev(accuracies) if len(accuracies) > 1 else None,
-        "params": int(params),
-    }
-
-
-def paired_gains(labels_row: dict, teacher_row: dict) -> dict[int, float]:
-    """Per seed, teacher-taught minus labels-only accuracy (points), for the seeds both rows have.
-
-    The two runs of one seed start from the same initial weights and see the same
-    batches, so their difference isolates what the teacher changed more sharply than
-    the difference of the means does.
-    """
-    labels = dict(zip(labels_row["seeds"], labels_row["accuracies"]))
-    taught = dict(zip(teacher_row["seeds"], teacher_row["accuracies"]))
-    return {seed: taught[seed] - labels[seed] for seed in labels if seed in taught}

@@ -1,4 +1,5 @@
-"""The figures of notebook 06: students over seeds beside the poster, the T^2 gradient scale, the alpha x T grid.
+"""The figures of notebook 06: students over seeds beside the poster, learning curves per arm,
+and the T^2 gradient scale (paired differences: :mod:`gesturelib.verdicts_viz`).
 
 Each function draws on a matplotlib ``Axes`` the caller owns, from plain
 numbers (rows of the results file, lists of norms, a matrix of accuracies),
@@ -73,23 +74,26 @@ def plot_gradient_scale(ax: Axes, temperatures: Sequence[float], with_t2: Sequen
     return ax
 
 
-def plot_sensitivity_grid(ax: Axes, alphas: Sequence[float], temperatures: Sequence[float],
-                          accuracy: Sequence[Sequence[float]], title: str = "") -> Axes:
-    """Heatmap of validation accuracy (%), rows alpha, columns T, each cell labelled with its value."""
-    values = np.asarray(accuracy, dtype=float)
-    if values.shape != (len(alphas), len(temperatures)):
-        raise ValueError(f"accuracy must be (alphas, temperatures) = ({len(alphas)}, {len(temperatures)}), "
-                         f"got {values.shape}")
-    image = ax.imshow(values, cmap="viridis", aspect="auto")
-    ax.figure.colorbar(image, ax=ax, label="validation accuracy (%)")
-    middle = np.nanmean(values)
-    for i in range(len(alphas)):
-        for j in range(len(temperatures)):
-            ax.text(j, i, f"{values[i, j]:.1f}", ha="center", va="center",
-                    color="black" if values[i, j] > middle else "white", fontsize=9)
-    ax.set_xticks(range(len(temperatures)), [f"{T:g}" for T in temperatures])
-    ax.set_yticks(range(len(alphas)), [f"{a:g}" for a in alphas])
-    ax.set_xlabel("temperature T")
-    ax.set_ylabel("alpha (weight of the teacher's term)")
-    ax.set_title(title or "Validation accuracy over alpha x T", fontsize=9)
-    return ax
+def plot_arm_curves(axes: Sequence[Axes], histories: Mapping[str, Sequence], title: str = "") -> Sequence[Axes]:
+    """Each arm's accuracy per epoch, the mean over seeds with each seed faint: training accuracy
+    (augmented batches, dropout on) on ``axes[0]``, validation accuracy on ``axes[1]``.
+
+    ``histories`` maps an arm's label to its runs' :class:`~gesturelib.train.History` objects.
+    """
+    colours = dict(zip(histories, ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple")))
+    for ax, field, what in ((axes[0], "train_acc", "training accuracy (augmented)"),
+                            (axes[1], "val_acc", "validation accuracy")):
+        for label, runs in histories.items():
+            curves = np.array([getattr(h, field) for h in runs], dtype=float) * 100
+            epochs = np.arange(1, curves.shape[1] + 1)
+            for curve in curves:
+                ax.plot(epochs, curve, color=colours[label], alpha=0.25, linewidth=0.8)
+            ax.plot(epochs, curves.mean(axis=0), color=colours[label], linewidth=2,
+                    label=f"{label} (mean of {len(runs)} seeds)")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(f"{what} (%)")
+        ax.grid(alpha=0.3)
+    axes[1].legend(fontsize=8, loc="lower right")
+    axes[0].set_title(f"{title}: training", fontsize=9)
+    axes[1].set_title(f"{title}: validation users", fontsize=9)
+    return axes

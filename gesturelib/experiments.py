@@ -50,7 +50,7 @@ class Budget:
     file records the verdict). ``table1_seeds``: seeds per model of Table 1.
     ``student_seeds``: paired seeds per student size and arm (chapter 06).
     ``condition_seeds``: paired seeds per condition of chapter 06's
-    investigation. ``finetune_epochs``: the pruned student's fine-tune and its
+    investigation; ``early_teacher_epochs``: the early-stopped teacher's budget. ``finetune_epochs``: the pruned student's fine-tune and its
     dense control (chapter 08). ``few_users``: training users kept in the
     "fewer users" condition.
     """
@@ -59,6 +59,7 @@ class Budget:
     table1_seeds: tuple[int, ...]
     student_seeds: tuple[int, ...]
     condition_seeds: tuple[int, ...]
+    early_teacher_epochs: int
     finetune_epochs: int
     few_users: int
 
@@ -68,6 +69,7 @@ FULL = Budget(
     table1_seeds=(0, 1, 2),
     student_seeds=(0, 1, 2, 3, 4),
     condition_seeds=(0, 1, 2),
+    early_teacher_epochs=5,
     finetune_epochs=4,
     few_users=4,
 )
@@ -76,6 +78,7 @@ QUICK = Budget(
     table1_seeds=(0, 1),
     student_seeds=(0, 1),
     condition_seeds=(0, 1),
+    early_teacher_epochs=1,
     finetune_epochs=1,
     few_users=1,
 )
@@ -147,32 +150,33 @@ def trained(kind: str, seed: int = 0, optimizer: str = "adam", epochs: int | Non
                                     data_key=s.key, progress=progress)
 
 
-def teacher(data_splits: Splits | None = None, kind: str = "cnn3d") -> nn.Module:
-    """The poster's teacher: the 3D-CNN baseline (seed 0) trained on the labels; or another ``kind``."""
-    return trained(kind, data_splits=data_splits)[0]
+def teacher(data_splits: Splits | None = None, epochs: int | None = None) -> nn.Module:
+    """The poster's teacher: the 3D-CNN baseline (seed 0) trained on the labels for its budget,
+    or for ``epochs`` (an early-stopped teacher: the schedule of a shorter run)."""
+    return trained("cnn3d", epochs=epochs, data_splits=data_splits)[0]
 
 
 @lru_cache(maxsize=8)
-def _temperature(data_splits: Splits, teacher_kind: str) -> float:
-    logits, _ = train.predict(teacher(data_splits, teacher_kind), data_splits.train_plain)
+def _temperature(data_splits: Splits, teacher_epochs: int | None) -> float:
+    logits, _ = train.predict(teacher(data_splits, teacher_epochs), data_splits.train_plain)
     return distill.entropy_temperature(logits, TEMPERATURE_CANDIDATES)
 
 
-def temperature(data_splits: Splits | None = None, teacher_kind: str = "cnn3d") -> float:
+def temperature(data_splits: Splits | None = None, teacher_epochs: int | None = None) -> float:
     """The distillation temperature, fixed before any student trains (chapter 05's entropy rule):
     the smallest candidate at which the teacher's softened outputs on the (un-augmented)
     training clips carry, on average, at least half the maximum entropy, ``log2(20) / 2`` bits."""
-    return _temperature(data_splits or splits(), teacher_kind)
+    return _temperature(data_splits or splits(), teacher_epochs)
 
 
 def student(kind: str, seed: int = 0, with_teacher: bool = True, T: float | None = None, alpha: float = ALPHA,
-            t2_scaling: bool = True, epochs: int | None = None, teacher_kind: str = "cnn3d",
+            t2_scaling: bool = True, epochs: int | None = None, teacher_epochs: int | None = None,
             train_users: int | None = None, data_splits: Splits | None = None,
             progress: bool = True) -> tuple[nn.Module, train.History]:
     """A student trained with labels only, or with labels and a teacher (online, on the augmented batch).
 
-    ``T`` None is :func:`temperature`. ``teacher_kind`` picks the teacher (the
-    3D-CNN of the poster, or e.g. the joint model). ``train_users`` keeps only
+    ``T`` None is :func:`temperature`. ``teacher_epochs`` takes an early-stopped
+    teacher (the 3D-CNN trained for that many epochs). ``train_users`` keeps only
     that many training users and scales the epochs so the run takes as many
     steps as one on all users. Runs of one seed see the same batches and share
     the teacher's logits through a :class:`distill.TeacherMemo` under the data
@@ -185,8 +189,8 @@ def student(kind: str, seed: int = 0, with_teacher: bool = True, T: float | None
         train_set, data_key = fewer_users(s, train_users)
         epochs = round(epochs * len(s.train) / len(train_set))
     cfg = train_config(kind, seed, epochs=epochs)
-    taught_by = teacher(s, teacher_kind) if with_teacher else None
-    T = T if T is not None or not with_teacher else temperature(s, teacher_kind)
+    taught_by = teacher(s, teacher_epochs) if with_teacher else None
+    T = T if T is not None or not with_teacher else temperature(s, teacher_epochs)
     return distill.train_student(
         kind, PRESET, train_set, s.validation, cfg, data_key=data_key,
         teacher=taught_by, T=T if T is not None else 1.0, alpha=alpha, t2_scaling=t2_scaling,
@@ -248,9 +252,9 @@ def train_all(runs: Sequence[Run], dataset_dir: str | Path | None = None, worker
     the cache at once, in any chapter. Returns how many models were trained.
     """
     s = splits(dataset_dir)
-    for kind in sorted({dict(r.options).get("teacher_kind", "cnn3d") for r in runs
-                        if r.recipe == "student" and dict(r.options).get("with_teacher", True)}):
-        temperature(s, kind)  # trains (or loads) the teacher, here, before the workers need it
+    for epochs in {dict(r.options).get("teacher_epochs") for r in runs
+                   if r.recipe == "student" and dict(r.options).get("with_teacher", True)}:
+        temperature(s, epochs)  # trains (or loads) the teacher, here, before the workers need it
     by_folder: dict[Path, Run] = {}  # one run per model: two calls can name the same model
     for model_run in runs:
         try:

@@ -5,7 +5,12 @@ and :mod:`gesturelib.evaluate`, for the baselines and the joint model:
 
 - what a model is: a per-layer summary (:func:`layer_table`) and parameter
   counts of both presets beside the poster's (:func:`params_table`);
-- the chapter's row of the results file (:func:`table1_entry`);
+- every run of a kind over its seeds: learning curves with the window that the
+  convergence criterion looks at (:func:`plot_seed_curves`), a table of the runs
+  (:func:`run_table`) and the results-file row over seeds (:func:`table1_row`);
+- the difficulty yardstick beside the teacher (:func:`yardstick_table`) and how many
+  inputs each model's fully connected layer reads (:func:`fc_input_table`), and how many frames
+  one output of an encoder sees (:func:`temporal_receptive_field`);
 - errors by the structure of the embedded classes (:func:`structure_table`):
   the time-reversed pairs (only frame order separates them) and the
   shape-only groups (only the hand stream separates them), see
@@ -42,9 +47,9 @@ from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
-from . import chalearn, clips, models
+from . import chalearn, clips, experiments, models
 from .synth.gestures import SHAPE_ONLY_GROUPS, TIME_REVERSE_PAIRS
-from .train import History, predict
+from .train import History, plateau_window, predict
 
 DPI = 85
 #: The model kinds of Table 1, in the poster's order.
@@ -55,6 +60,8 @@ STRUCTURES: dict[str, tuple[tuple[int, ...], ...]] = {
     "shape-only groups": SHAPE_ONLY_GROUPS,
 }
 OTHER = "other classes"
+#: The column of :func:`comparison_table` that says whether McNemar's p lies below 0.05.
+SIGNIFICANT = "significant at 5 %"
 ALL = "all classes"
 #: Clip lengths (frames) at which :func:`accuracy_by_length` runs the recurrent models.
 LENGTHS: tuple[int, ...] = (4, 8, 12, 16, 24, 32, 48)
@@ -107,16 +114,123 @@ def params_table(kinds: Sequence[str] = TABLE1_KINDS) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("model")
 
 
-def table1_entry(kind: str, model: nn.Module, history: History, test_accuracy: float) -> dict:
-    """The results-file row of section ``table1`` for ``kind`` (accuracies in percent)."""
-    return {
-        "accuracy": float(test_accuracy),
-        "params": models.count_params(model),
-        "params_paper": models.count_params(models.build(kind, "paper")),
-        "val_accuracy": 100.0 * float(history.best()["val_acc"]),
-        "epochs": len(history.epoch),
-        "train_seconds": float(sum(history.seconds)),
-    }
+def table1_row(kind: str, run_records: Sequence[dict]) -> dict:
+    """The results-file row of section ``table1`` for ``kind``: :func:`experiments.seed_row`
+    of its runs (one per seed), its parameter count and that of its paper preset."""
+    row = experiments.seed_row(run_records, models.count_params(models.build(kind, experiments.PRESET)))
+    row["params_paper"] = models.count_params(models.build(kind, "paper"))
+    return row
+
+
+def run_table(records_by_kind: Mapping[str, Sequence[dict]],
+              histories: Mapping[str, Mapping[int, History]] | None = None) -> pd.DataFrame:
+    """One row per run (``experiments.records``): its epochs, best epoch, best validation and test
+    accuracy and whether it met the convergence criterion (``train.plateaued``).
+
+    With ``histories`` (kind -> seed -> History), a column gives the criterion's measure: how
+    much the last window of epochs raised the best validation accuracy, in points.
+    """
+    rows = []
+    for kind, run_records in records_by_kind.items():
+        for r in run_records:
+            seed = int(r.get("seed", 0))
+            row = {"model": kind, "seed": seed, "epochs": r["epochs"], "best epoch": r["best_epoch"],
+                   "best val. acc. %": r["best_val_accuracy"], "test acc. %": r["test_accuracy"]}
+            if histories is not None:
+                row["gain in last window (points)"] = plateau_gain(histories[kind][seed])
+            row["converged"] = "yes" if r["converged"] else "no"
+            rows.append(row)
+    return pd.DataFrame(rows).set_index(["model", "seed"]).round(1)
+
+
+def plateau_gain(history: History) -> float:
+    """What :func:`train.plateaued` compares with its threshold, in points: the best validation
+    accuracy of the last ``train.plateau_window`` epochs minus the best before them (NaN for a
+    run too short to have both)."""
+    values = 100 * np.asarray(history.val_acc, dtype=float)
+    window = plateau_window(len(values))
+    if len(values) <= window or np.isnan(values).all():
+        return math.nan
+    return float(np.nanmax(values[-window:]) - np.nanmax(values[:-window]))
+
+
+def plot_seed_curves(histories: Mapping[str, Mapping[int, History]]) -> Figure:
+    """Validation accuracy per epoch of every seed of every kind (training accuracy dashed), one
+    panel per kind, with the final epochs that the convergence criterion looks at shaded."""
+    kinds = list(histories)
+    fig = Figure(figsize=(5.2 * len(kinds) + 1.5, 3.9), dpi=DPI)
+    axes = np.atleast_1d(fig.subplots(1, len(kinds), sharey=True, squeeze=False)[0])
+    for ax, kind in zip(axes, kinds):
+        runs = histories[kind]
+        epochs = max(len(h.epoch) for h in runs.values())
+        window = plateau_window(epochs)
+        ax.axvspan(epochs - window + 0.5, epochs + 0.5, color="0.85", zorder=0,
+                   label=f"criterion's window (last {window} epochs)")
+        for i, (seed, history) in enumerate(sorted(runs.items())):
+            mark = {True: "converged", False: "not converged", None: "not checked"}[history.converged]
+            ax.plot(history.epoch, 100 * np.asarray(history.val_acc), "o-", ms=3, color=f"C{i}",
+                    label=f"seed {seed}: validation ({mark})")
+            ax.plot(history.epoch, 100 * np.asarray(history.train_acc), "--", color=f"C{i}", alpha=0.6,
+                    label=f"seed {seed}: training (augmented)")
+        converged = sum(bool(h.converged) for h in runs.values())
+        ax.set_title(f"{kind}: {converged} of {len(runs)} runs converged", fontsize=10)
+        ax.set_xlabel("epoch")
+        ax.set_xlim(0.5, epochs + 0.5)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylim(0, 100)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right")
+    axes[0].set_ylabel("accuracy (%)")
+    fig.tight_layout()
+    return fig
+
+
+def yardstick_table(ordered, unordered, teacher_val_accuracy: float, teacher_test_accuracy: float) -> pd.DataFrame:
+    """The linear probes (``probe.linear_probe`` results, fractions), frames in order and
+    averaged, beside the teacher's best validation and test accuracy (percent)."""
+    rows = [{"": f"linear probe, {name}", "inputs": result.features, "training %": 100 * result.train,
+             "validation %": 100 * result.validation,
+             "test %": math.nan if result.test is None else 100 * result.test}
+            for name, result in (("frames in order", ordered), ("frames averaged", unordered))]
+    rows.append({"": "3D-CNN teacher (seed 0)", "inputs": math.prod(models.input_shape(experiments.PRESET)),
+                 "training %": math.nan, "validation %": teacher_val_accuracy, "test %": teacher_test_accuracy})
+    return pd.DataFrame(rows).set_index("").round(1)
+
+
+def temporal_receptive_field(kind: str, preset: str = "course") -> pd.DataFrame:
+    """How far along time each output of the body encoder of ``models.build(kind, preset)`` sees.
+
+    One row per convolution and max-pool: its temporal kernel and stride, the number of input
+    frames between two neighbouring outputs (``frames per output step``), and the number of
+    input frames one output depends on (``receptive field (frames)``; at the clip's ends part of
+    it is zero padding). The usual recursion: a layer of kernel ``k`` adds ``(k - 1)`` times
+    the current step to the field, and its stride multiplies the step.
+    """
+    field, step, rows = 1, 1, []
+    for name, layer in models.build(kind, preset).encoder.body.named_children():
+        if not isinstance(layer, (nn.Conv3d, nn.MaxPool3d)):
+            continue
+        kernel = layer.kernel_size if isinstance(layer.kernel_size, int) else layer.kernel_size[0]
+        stride = layer.stride if isinstance(layer.stride, int) else layer.stride[0]
+        field += (kernel - 1) * step
+        step *= stride
+        rows.append({"layer": f"encoder.body.{name}", "type": type(layer).__name__, "temporal kernel": kernel,
+                     "temporal stride": stride, "frames per output step": step, "receptive field (frames)": field})
+    return pd.DataFrame(rows).set_index("layer")
+
+
+def fc_input_table(presets: Sequence[str] = models.PRESETS) -> pd.DataFrame:
+    """Inputs of the fully connected layer after the encoder: the 3D-CNN's reads the whole clip's
+    features, the joint model's one LSTM step's; per preset, with their ratio."""
+    rows = []
+    for preset in presets:
+        cnn3d, joint = models.build("cnn3d", preset), models.build("joint", preset)
+        whole, step = cnn3d.fc[1].in_features, joint.fc[1].in_features
+        rows.append({"preset": preset, "clip (T, H, W)": "x".join(map(str, models.INPUT_SHAPES[preset])),
+                     "3D-CNN fc inputs (whole clip)": whole, "joint fc inputs (one step)": step,
+                     "LSTM steps per clip": models.INPUT_SHAPES[preset][0] // models.GROUP_FRAMES,
+                     "times fewer inputs": whole / step})
+    return pd.DataFrame(rows).set_index("preset")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -304,7 +418,12 @@ def _standard_error(accuracy_percent: float, count: int) -> float:
 
 def comparison_table(predictions: Mapping[str, object], labels, reference: str) -> pd.DataFrame:
     """Each model against ``reference`` with :func:`paired_comparison`, and the binomial
-    standard error of the model's accuracy (how much one test set's luck moves it)."""
+    standard error of the model's accuracy (how much one test set's luck moves it).
+
+    ``McNemar p`` is printed in scientific notation (a tiny p must not read as 0.0), and
+    the next column says whether it lies below 0.05. This tests one pair of trained models on
+    one test set; whether a claim holds over seeds is :func:`experiments.compare`'s verdict.
+    """
     rows = []
     for name, pred in predictions.items():
         if name == reference:
@@ -313,7 +432,8 @@ def comparison_table(predictions: Mapping[str, object], labels, reference: str) 
         rows.append({"model": name, "accuracy %": c["accuracy_a"], f"{reference} accuracy %": c["accuracy_b"],
                      "difference (points)": c["accuracy_a"] - c["accuracy_b"],
                      "right only by this model": c["only_a"], f"right only by {reference}": c["only_b"],
-                     "McNemar p": c["p_value"], "test clips": c["clips"],
+                     "McNemar p": f"{c['p_value']:.1e}", SIGNIFICANT: "yes" if c["p_value"] < 0.05 else "no",
+                     "test clips": c["clips"],
                      "s.e. of an accuracy (points)": _standard_error(c["accuracy_a"], c["clips"])})
     return pd.DataFrame(rows).set_index("model").round(3)
 

@@ -162,6 +162,8 @@ _NUMBER_EXEMPT = (
     re.compile(r"\d+(?:\.\d+)?\s*%[- ]?(?:sparsity|sparse)\b"),
     # chance level is a fact of the class count
     re.compile(r"chance(?: level)?\s*(?:\(|is|=|:|of)?\s*\d+(?:\.\d+)?\s*%"),
+    # the level of an interval is a setting of the method: "a 95 % interval"
+    re.compile(r"\d+(?:\.\d+)?\s*%\s*(?:[\w$-]+\s+){0,2}?(?:interval|confidence|level)"),
 )
 
 _OUTCOMES: tuple[tuple[str, re.Pattern], ...] = tuple(
@@ -197,6 +199,7 @@ _OUTCOMES: tuple[tuple[str, re.Pattern], ...] = tuple(
         ("claim verdict", r"\b(holds|held|does not hold|doesn't hold|did not hold|do not hold|fails to hold)\b"),
     )
 )
+_QUOTED = re.compile(r'"[^"]{1,80}"|\u201c[^\u201d]{1,80}\u201d')
 _CLAIM_WORDS = re.compile(r"\b(claim|claims|verdict|result|results|finding|hypothesis)\b")
 
 
@@ -227,6 +230,8 @@ def why(sentence: str) -> str | None:
     text = _normalise(sentence)
     if not text or text.endswith("?"):
         return None
+    # a claim in quotes is named, not stated: 'a fair test of "distillation helps"'
+    text = _QUOTED.sub(lambda m: " " * len(m.group()), text)
     numbers = text
     for exempt in _NUMBER_EXEMPT:
         numbers = exempt.sub(lambda m: " " * len(m.group()), numbers)

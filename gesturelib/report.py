@@ -166,7 +166,9 @@ def claims(res: dict) -> list[dict[str, str]]:
     if adam.get("total"):
         frac = adam["below_2^-100"] / adam["total"]
         ours = f"{adam['below_2^-100']:,} of {adam['total']:,} ({100 * frac:.1f} %); below 1e-3: {adam.get('below_1e-3', 0):,}"
-        add("Adam pushes most student weights below 2^-100", "905 K of 1.15 M (79 %)", ours, _verdict(frac, 0.5, 0.1))
+        converged = w.get("runs", {}).get("Adam", {}).get("converged", True)
+        add("Adam pushes most student weights below 2^-100", "905 K of 1.15 M (79 %)", ours,
+            _verdict(frac, 0.5, 0.1) if converged else stats.NOT_CONVERGED)
     else:
         add("Adam pushes most student weights below 2^-100", "905 K of 1.15 M (79 %)", "n/a", "not measured")
     rows = [r for r in t3.values() if isinstance(r, dict) and r.get("acc_fp16") is not None and r.get("acc_fp32") is not None]

@@ -7,6 +7,7 @@ course preset on a few random clips.
 """
 
 import copy
+import dataclasses
 import math
 
 import matplotlib.pyplot as plt
@@ -17,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from gesturelib import compress, compressviz, export, models, results, train
+from gesturelib import compress, compressviz, export, models, train
 
 CLASSES = 3
 
@@ -294,29 +295,40 @@ def test_initial_model_is_what_training_starts_from():
     assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
 
 
-def test_distillation_temperature_prefers_chapter_06s_record(tmp_path, monkeypatch):
-    monkeypatch.setenv("GESTURELIB_RESULTS", str(tmp_path / "results.json"))
-    results.record("table2", "temperature", {"chosen": 8.0, "val_accuracy_by_T": {"2.0": 50.0, "8.0": 60.0}})
-    assert compressviz.distillation_temperature() == (8.0, "recorded by chapter 06")
+def test_sparse_vs_dense_pairs_a_pruned_fine_tune_with_a_dense_one(tiny):
+    from types import SimpleNamespace
 
-
-def test_distillation_temperature_chooses_like_chapter_06(tmp_path, monkeypatch):
-    monkeypatch.setenv("GESTURELIB_RESULTS", str(tmp_path / "results.json"))
-    calls = {}
-
-    class FakeSplits:
-        train, validation, key = "train", "validation", {"k": 1}
-
-    monkeypatch.setattr(compressviz.experiments, "teacher", lambda s: "teacher")
-
-    def choose(kind, preset, train_set, val_set, config, *, data_key, teacher, temperatures):
-        calls.update(kind=kind, preset=preset, train=train_set, val=val_set, config=config, teacher=teacher,
-                     temperatures=temperatures)
-        return 4.0, {}
-
-    monkeypatch.setattr(compressviz.distill, "choose_temperature", choose)
-    T, where = compressviz.distillation_temperature(FakeSplits())
-    assert T == 4.0 and "chapter 06 has not recorded" in where
-    assert calls["kind"] == "student_small" and calls["val"] == "validation" and calls["teacher"] == "teacher"
-    assert calls["temperatures"] == compressviz.experiments.budget().temperatures
-    assert calls["config"] == compressviz.experiments.train_config("student_small")
+    splits = SimpleNamespace(train=_dataset(), validation=_dataset(12, seed=1), test=_dataset(12, seed=2))
+    students = {}
+    for seed in (0, 1, 2):
+        torch.manual_seed(seed)
+        students[seed] = (TinyJoint().eval(), train.History(converged=True))
+    config = train.TrainConfig(epochs=1, batch_size=8, lr=0.01, seed=7, num_threads=1)
+    result = compressviz.sparse_vs_dense(students, splits, config, sparsity=0.6, progress=False)
+    comparison = result.comparison
+    assert comparison["seeds"] == [0, 1, 2] and comparison["margin"] == -1.0 and comparison["converged"]
+    assert comparison["differences"] == pytest.approx([result.sparse[s] - result.dense[s] for s in (0, 1, 2)])
+    assert comparison["verdict"] in compressviz.stats.VERDICTS[:3]
+    for seed, (model, _) in students.items():
+        dense, sparse = result.models[seed]
+        assert compress.sparsity(model).selected == 0  # the students are untouched
+        assert compress.sparsity(dense).selected == 0 and not torch.equal(dense.fc.weight, model.fc.weight)
+        assert compress.sparsity(sparse).fraction == pytest.approx(0.6, abs=0.01)
+        assert result.base[seed] == compressviz.accuracy_percent(model, splits.test)
+        assert result.dense[seed] == compressviz.accuracy_percent(dense, splits.test)
+        assert result.sparse[seed] == compressviz.accuracy_percent(sparse, splits.test)
+        # the control is the fine-tune of the prune-and-fine-tune recipe at sparsity 0: same seed, same batches
+        again, _ = compressviz.finetuned_copy(model, splits.train, splits.validation,
+                                              dataclasses.replace(config, seed=seed), progress=False)
+        assert all(torch.equal(a, b) for a, b in zip(again.state_dict().values(), dense.state_dict().values()))
+    record = result.record()
+    assert record["verdict"] == comparison["verdict"] and record["sparsity"] == 0.6 and record["finetune_epochs"] == 1
+    assert record["dense_accuracies"] == [result.dense[s] for s in (0, 1, 2)]
+    assert list(result.frame().index) == [0, 1, 2]
+    # a student that did not converge makes the claim untested
+    students[1] = (students[1][0], train.History(converged=False))
+    untested = compressviz.sparse_vs_dense(students, splits, config, sparsity=0.6, progress=False)
+    assert untested.comparison["verdict"] == compressviz.stats.NOT_CONVERGED
+    assert untested.record()["base_converged"] == [True, False, True]
+    with pytest.raises(ValueError, match="at least one student"):
+        compressviz.sparse_vs_dense({}, splits, config)

@@ -178,24 +178,6 @@ def test_mode_errors_say_what_is_missing():
         distill.WithTeacherLogits(TensorDataset(torch.zeros(3, 4), torch.zeros(3)), torch.zeros(2, 3))
 
 
-def test_teacher_mode_costs_count_teacher_passes_and_time_both_modes():
-    teacher = _teacher()
-    torch.manual_seed(2)
-    student = nn.Linear(4, 3)
-    before = [p.clone() for p in student.parameters()]
-    clips, labels = torch.randn(10, 4), torch.arange(10) % 3
-    augmented = TensorDataset(clips + 0.1 * torch.randn(10, 4), labels)
-    costs = distill.teacher_mode_costs(teacher, student, augmented, TensorDataset(clips, labels), batch_size=4, batches=2)
-    by_mode = {c.mode: c for c in costs}
-    assert set(by_mode) == {"online", "cached"}
-    assert by_mode["online"].teacher_forwards_per_epoch == 10 and by_mode["online"].one_time_teacher_forwards == 0
-    assert by_mode["cached"].teacher_forwards_per_epoch == 0 and by_mode["cached"].one_time_teacher_forwards == 10
-    assert all(c.seconds_per_epoch > 0 for c in costs) and by_mode["cached"].one_time_seconds > 0
-    assert all(torch.equal(a, b) for a, b in zip(before, student.parameters()))  # timed on a copy
-    with pytest.raises(ValueError, match="same clips"):
-        distill.teacher_mode_costs(teacher, student, augmented, TensorDataset(clips[:5], labels[:5]))
-
-
 class _Shift(nn.Module):
     """A "teacher" whose logits are the clip itself: its softened output is easy to compute by hand."""
 
@@ -247,21 +229,6 @@ def test_view_mismatch_measures_kl_between_clean_and_augmented_targets():
         distill.view_mismatch(_Shift(), plain, TensorDataset(clips[:2], labels[:2]), T)
     with pytest.raises(ValueError, match="orders"):
         distill.view_mismatch(_Shift(), plain, TensorDataset(clips, labels.flip(0)), T)
-
-
-def test_seed_summary_is_a_table2_row_with_the_sample_std():
-    row = distill.seed_summary([80.0, 84.0, 82.0], [0, 1, 2], params=1234)
-    assert row == {"accuracies": [80.0, 84.0, 82.0], "seeds": [0, 1, 2], "mean": 82.0, "std": 2.0, "params": 1234}
-    single = distill.seed_summary([75.5], [0], params=10)
-    assert single["mean"] == 75.5 and single["std"] is None  # one run has no spread
-    with pytest.raises(ValueError, match="one accuracy per seed"):
-        distill.seed_summary([80.0], [0, 1], params=1)
-
-
-def test_paired_gains_subtract_run_by_run_on_common_seeds():
-    labels = distill.seed_summary([80.0, 84.0, 82.0], [0, 1, 2], 1)
-    taught = distill.seed_summary([83.0, 83.0], [2, 0], 1)
-    assert distill.paired_gains(labels, taught) == {0: 3.0, 2: 1.0}
 
 
 # ---------------------------------------------------------------- through the team trainer and model cache
@@ -332,30 +299,6 @@ def test_train_student_key_names_the_teacher_weights(tiny_run):
                               teacher_mode="cached")
 
 
-def test_choose_temperature_uses_validation_accuracy(tiny_run, monkeypatch):
-    from gesturelib import train
-
-    teacher, _, augmented, val, config, options = tiny_run
-    seen = []
-    fake_accuracy = {1.0: 0.25, 2.0: 0.75, 8.0: 0.75}
-
-    def fake_train_student(kind, preset, train_set, val_set, config, **kwargs):
-        return kwargs["T"], None  # the "student" is its T, so the evaluation below can look it up
-
-    def fake_evaluate(student, dataset, batch_size=64):
-        seen.append(dataset)
-        return {"accuracy": fake_accuracy[student]}
-
-    monkeypatch.setattr(distill, "train_student", fake_train_student)
-    monkeypatch.setattr(train, "evaluate", fake_evaluate)
-    best, accuracy = distill.choose_temperature("student_small", "course", augmented, val, config,
-                                                data_key="x", teacher=teacher, temperatures=[1.0, 2.0, 8.0])
-    assert best == 2.0 and accuracy == fake_accuracy  # the tie 2 vs 8 goes to the first
-    assert all(dataset is val for dataset in seen)
-    with pytest.raises(ValueError, match="validation"):
-        distill.choose_temperature("student_small", "course", augmented, None, config, data_key="x", teacher=teacher)
-
-
 def test_teacher_memo_returns_what_the_teacher_computes_and_keys_on_batch_and_threads(tmp_path):
     teacher = _teacher()
     memo = distill.TeacherMemo(tmp_path, teacher)
@@ -398,3 +341,31 @@ def test_memo_shares_teacher_logits_across_students_without_changing_them(tiny_r
     hit = student("student_small", memo, tmp_path / "d")
     assert sorted(memo.rglob("*.pt")) == entries
     assert torch.equal(without, filled) and torch.equal(filled, hit)
+
+
+def test_entropy_temperature_is_the_first_candidate_reaching_half_the_maximum():
+    logits = torch.tensor([[6.0, 0.0, 0.0, 0.0], [0.0, 5.0, 1.0, 0.0]])
+    candidates = [1.0, 2.0, 4.0, 8.0, 16.0]
+    chosen = distill.entropy_temperature(logits, candidates)
+    assert distill.mean_entropy(logits, chosen) >= 1.0  # half of log2(4) bits
+    assert all(distill.mean_entropy(logits, T) < 1.0 for T in candidates if T < chosen)
+    assert distill.entropy_temperature(logits * 1e3, [1.0, 2.0]) == 2.0  # none reaches it: the largest
+
+
+def test_agreement_and_gradient_mix():
+    torch.manual_seed(0)
+    clips, labels = torch.randn(12, 4), torch.arange(12) % 3
+    data = TensorDataset(clips, labels)
+    teacher = nn.Linear(4, 3)
+    assert distill.agreement(teacher, teacher, data) == 1.0
+    student = nn.Linear(4, 3)
+    mix = distill.gradient_mix(student, teacher, data, T=2.0, alpha=0.5, batches=2, batch_size=4)
+    assert 0.0 < mix.soft_share < 1.0 and -1.0 <= mix.cosine <= 1.0
+    # taught by a teacher that predicts the labels perfectly, the two terms pull the same way
+    class Oracle(nn.Module):
+        def forward(self, x):
+            return 20.0 * F.one_hot(labels[: len(x)], 3).float()
+    copy_of_labels = distill.gradient_mix(student, Oracle(), TensorDataset(clips[:4], labels[:4]), T=1.0, alpha=0.5,
+                                          batches=1, batch_size=4)
+    assert copy_of_labels.cosine > 0.9
+    assert all(p.grad is None for p in student.parameters())  # measured on a copy

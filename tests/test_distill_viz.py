@@ -45,12 +45,16 @@ def test_gradient_scale_plots_both_curves_and_the_one_over_t2_reference():
     assert ax.get_xscale() == ax.get_yscale() == "log" and ax.get_xlabel()
 
 
-def test_sensitivity_grid_labels_every_cell_and_refuses_a_wrong_shape():
-    ax = Figure().subplots()
-    accuracy = [[50.0, 60.0, 70.0], [55.0, 65.0, 75.0]]
-    distill_viz.plot_sensitivity_grid(ax, [0.25, 0.5], [2.0, 4.0, 8.0], accuracy)
-    np.testing.assert_allclose(ax.images[0].get_array(), accuracy)
-    assert sorted(t.get_text() for t in ax.texts) == sorted(f"{v:.1f}" for row in accuracy for v in row)
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["0.25", "0.5"]
-    with pytest.raises(ValueError, match="alphas, temperatures"):
-        distill_viz.plot_sensitivity_grid(Figure().subplots(), [0.5], [2.0, 4.0], accuracy)
+def test_arm_curves_draw_each_seed_and_the_mean():
+    from gesturelib.train import History
+
+    def history(acc):
+        return History(epoch=[1, 2, 3], train_acc=acc, val_acc=[a - 0.1 for a in acc])
+
+    axes = Figure().subplots(1, 2)
+    distill_viz.plot_arm_curves(axes, {"labels": [history([0.2, 0.5, 0.6]), history([0.4, 0.5, 0.8])],
+                                       "teacher": [history([0.1, 0.2, 0.3])]}, title="small")
+    # 2 + 1 faint seeds and 2 means per panel
+    assert len(axes[0].lines) == len(axes[1].lines) == 5
+    np.testing.assert_allclose(axes[0].lines[2].get_ydata(), [30.0, 50.0, 70.0])  # mean of the labels arm
+    np.testing.assert_allclose(axes[1].lines[2].get_ydata(), [20.0, 40.0, 60.0])

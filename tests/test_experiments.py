@@ -47,3 +47,33 @@ def test_side_by_side_training_equals_training_in_the_notebook(quick_data):
     here, _ = runs[1]()
     for name, value in side_by_side.state_dict().items():
         assert torch.equal(here.state_dict()[name], value), name
+
+
+def test_seed_rows_and_paired_comparisons_carry_convergence():
+    a = experiments.seed_row([{"seed": s, "test_accuracy": acc, "converged": True}
+                              for s, acc in enumerate([80.0, 82.0, 81.0])], params=100)
+    b = experiments.seed_row([{"seed": s, "test_accuracy": acc, "converged": s != 1}
+                              for s, acc in enumerate([83.0, 84.0, 85.0])], params=100)
+    assert a["mean"] == 81.0 and a["std"] == 1.0 and a["all_converged"] and not b["all_converged"]
+    assert b["converged"] == [True, False, True] and len(b["runs"]) == 3
+    comparison = experiments.compare(a, b)
+    assert comparison["differences"] == [3.0, 2.0, 4.0]
+    assert comparison["verdict"] == "not tested (not converged)"  # a run of b missed the criterion
+    with pytest.raises(ValueError, match="at least one run"):
+        experiments.seed_row([], params=1)
+
+
+@pytest.mark.slow
+def test_fewer_users_and_the_temperature_rule(quick_data):
+    s = experiments.splits()
+    subset, key = experiments.fewer_users(s, 1)
+    users = {int(s.train.users[i]) for i in subset.indices}
+    assert users == {min(s.train.users.tolist())} and key["train_users"] == sorted(users)
+    assert key["dataset"] == s.key["dataset"]
+    T = experiments.temperature(s)
+    logits, _ = experiments.train.predict(experiments.teacher(s), s.train_plain)
+    assert T == experiments.distill.entropy_temperature(logits, experiments.TEMPERATURE_CANDIDATES)
+    # the low-data student takes as many steps as one on all users
+    _, history = experiments.student("student_small", 0, with_teacher=False, train_users=1, progress=False)
+    full = experiments.budget().epochs["student_small"]
+    assert len(history.epoch) == round(full * len(s.train) / len(subset))

@@ -34,14 +34,77 @@ def test_params_table_has_both_presets_and_the_posters_counts():
     assert table.loc["lstm", "paper vs poster"] == ""
 
 
-def test_table1_entry_follows_the_results_schema():
-    history = History(epoch=[1, 2, 3], train_loss=[3, 2, 1], train_acc=[.1, .2, .3], val_loss=[3, 2, 2.5],
-                      val_acc=[.1, .4, .3], lr=[1, 1, 1], seconds=[1.5, 2.0, 2.5], best_epoch=2)
-    model = models.build("joint", "course")
-    entry = modelviz.table1_entry("joint", model, history, 55.0)
-    assert entry == {"accuracy": 55.0, "params": models.count_params(model),
-                     "params_paper": models.count_params(models.build("joint", "paper")),
-                     "val_accuracy": pytest.approx(40.0), "epochs": 3, "train_seconds": 6.0}
+def _history(val_acc, converged=None):
+    n = len(val_acc)
+    return History(epoch=list(range(1, n + 1)), train_loss=[1.0] * n, train_acc=[0.5] * n, val_loss=[1.0] * n,
+                   val_acc=list(val_acc), lr=[1.0] * n, seconds=[1.0] * n,
+                   best_epoch=int(np.argmax(val_acc)) + 1, converged=converged)
+
+
+def _record(seed, accuracy, converged=True):
+    return {"seed": seed, "test_accuracy": accuracy, "epochs": 8, "best_epoch": 6, "converged": converged,
+            "best_val_accuracy": accuracy + 1}
+
+
+def test_table1_row_is_a_seed_row_with_both_presets_parameter_counts():
+    row = modelviz.table1_row("joint", [_record(0, 80.0), _record(1, 84.0, converged=False)])
+    assert row["seeds"] == [0, 1] and row["accuracies"] == [80.0, 84.0] and row["mean"] == 82.0
+    assert row["converged"] == [True, False] and not row["all_converged"]
+    assert row["params"] == models.count_params(models.build("joint", "course"))
+    assert row["params_paper"] == models.count_params(models.build("joint", "paper"))
+
+
+def test_plateau_gain_is_what_the_convergence_criterion_measures():
+    # 8 epochs: the window is the last 3; best before 0.60, best in the window 0.62 -> 2 points
+    history = _history([0.1, 0.3, 0.5, 0.55, 0.6, 0.58, 0.62, 0.61])
+    assert modelviz.plateau_gain(history) == pytest.approx(2.0)
+    assert math.isnan(modelviz.plateau_gain(_history([0.1, 0.2])))
+
+
+def test_run_table_has_one_row_per_run():
+    histories = {"cnn3d": {0: _history([0.1, 0.5, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6]),
+                           1: _history([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8])}}
+    table = modelviz.run_table({"cnn3d": [_record(0, 70.0), _record(1, 75.0, converged=False)]}, histories)
+    assert list(table.index) == [("cnn3d", 0), ("cnn3d", 1)]
+    assert table.loc[("cnn3d", 1), "converged"] == "no" and table.loc[("cnn3d", 0), "test acc. %"] == 70
+    assert table.loc[("cnn3d", 0), "gain in last window (points)"] == 0
+    assert table.loc[("cnn3d", 1), "gain in last window (points)"] == pytest.approx(30.0)
+    assert "gain in last window (points)" not in modelviz.run_table({"cnn3d": [_record(0, 70.0)]}).columns
+
+
+def test_seed_curves_shade_the_criterions_window():
+    histories = {kind: {0: _history([0.1, 0.3, 0.5, 0.6], True), 1: _history([0.2, 0.3, 0.4, 0.5], False)}
+                 for kind in ("cnn3d", "lstm")}
+    fig = modelviz.plot_seed_curves(histories)
+    assert len(fig.axes) == 2
+    ax = fig.axes[0]
+    assert len(ax.lines) == 4 and ax.get_ylim() == (0, 100)
+    (window,) = ax.patches  # the last 3 epochs of 4
+    assert window.get_x() == pytest.approx(1.5) and window.get_width() == pytest.approx(3.0)
+    assert ax.get_title() == "cnn3d: 1 of 2 runs converged"
+
+
+def test_yardstick_table_puts_the_probes_beside_the_teacher():
+    from gesturelib.probe import ProbeResult
+
+    ordered = ProbeResult(train=0.9, validation=0.5, test=0.45, penalty=0.01, features=4096)
+    unordered = ProbeResult(train=0.6, validation=0.3, test=None, penalty=0.1, features=256)
+    table = modelviz.yardstick_table(ordered, unordered, 88.0, 86.5)
+    assert table["validation %"].tolist() == [50.0, 30.0, 88.0]
+    assert table.loc["linear probe, frames in order", "test %"] == 45 and math.isnan(
+        table.loc["linear probe, frames averaged", "test %"])
+    assert table.loc["3D-CNN teacher (seed 0)", "inputs"] == math.prod(models.input_shape("course"))
+
+
+def test_fc_input_table_counts_what_each_fully_connected_layer_reads():
+    table = modelviz.fc_input_table()
+    for preset in ("course", "paper"):
+        whole = models.build("cnn3d", preset).fc[1].in_features
+        step = models.build("joint", preset).fc[1].in_features
+        assert table.loc[preset, "3D-CNN fc inputs (whole clip)"] == whole
+        assert table.loc[preset, "joint fc inputs (one step)"] == step
+        assert table.loc[preset, "times fewer inputs"] == whole / step
+    assert table.loc["course", "LSTM steps per clip"] == 4 and table.loc["paper", "LSTM steps per clip"] == 8
 
 
 def test_structure_scores_count_confusions_inside_the_group():
@@ -118,6 +181,13 @@ def test_paired_comparison_exact_mcnemar():
     table = modelviz.comparison_table({"a": a, "b": b}, labels, reference="b")
     assert table.loc["a", "difference (points)"] == 50 and table.loc["a", "right only by this model"] == 5
     assert table.loc["a", "s.e. of an accuracy (points)"] == pytest.approx(100 * math.sqrt(0.8 * 0.2 / 10), abs=1e-3)
+    # p = 2 * 0.5**5 = 0.0625: printed, not rounded away, and not significant at 5 %
+    assert table.loc["a", "McNemar p"] == "6.2e-02" and table.loc["a", modelviz.SIGNIFICANT] == "no"
+    b_right_on_10 = np.array([0] * 10 + [1] * 40)  # a right on all 50: 40 clips only by a, p = 2 * 0.5**40
+    table = modelviz.comparison_table({"a": np.zeros(50, dtype=int), "b": b_right_on_10}, np.zeros(50, dtype=int),
+                                      reference="b")
+    assert table.loc["a", "McNemar p"] == f"{2 * 0.5**40:.1e}" and float(table.loc["a", "McNemar p"]) > 0
+    assert table.loc["a", modelviz.SIGNIFICANT] == "yes"
 
 
 def test_resample_frames_spans_the_clip_and_repeats_when_short():
@@ -170,3 +240,12 @@ def test_validation_curves_figure():
                       lr=[1, 1], seconds=[1, 1], best_epoch=2)
     fig = modelviz.plot_validation_curves({"a": history, "b": history})
     assert len(fig.axes[0].lines) == 4 and fig.axes[0].get_ylim() == (0, 100)
+
+
+def test_temporal_receptive_field_of_the_whole_clip_trunk():
+    joint = modelviz.temporal_receptive_field("joint")
+    assert joint["frames per output step"].iloc[-1] == models.GROUP_FRAMES  # one LSTM step per 4 frames
+    assert joint["receptive field (frames)"].tolist() == [3, 4, 8, 10, 18, 18]
+    assert joint["receptive field (frames)"].iloc[-1] > models.GROUP_FRAMES  # steps overlap
+    assert modelviz.temporal_receptive_field("cnn3d")["frames per output step"].iloc[-1] == 8
+    assert (modelviz.temporal_receptive_field("lstm")["receptive field (frames)"] == 1).all()

@@ -205,3 +205,15 @@ def test_torchrun_with_two_cpu_processes_trains_and_checkpoints(tmp_path):
     assert metrics["validation"]["n"] == 6  # every validation clip counted once across the ranks
     model = models.build("student_small", "course")
     model.load_state_dict(torch.load(tmp_path / "model.pt", weights_only=True))
+
+
+def test_plateau_criterion():
+    from gesturelib.train import plateau_window, plateaued
+
+    assert plateau_window(8) == 3 and plateau_window(40) == 10
+    # the last 3 of 12 epochs add 0.2 points to the best before them: converged
+    assert plateaued([0.5, 0.6, 0.7, 0.8, 0.85, 0.86, 0.87, 0.88, 0.880, 0.881, 0.882, 0.879]) is True
+    # still climbing by a point in the last epochs: not converged
+    assert plateaued([0.5, 0.6, 0.7, 0.8, 0.85, 0.86, 0.87, 0.88, 0.880, 0.885, 0.89, 0.895]) is False
+    assert plateaued([0.5, 0.6]) is False  # too short to judge
+    assert plateaued([float("nan")] * 5) is None  # no validation set

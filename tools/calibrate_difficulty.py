@@ -27,9 +27,9 @@ import torch
 from gesturelib import config, experiments, modelcache, probe, synth, train
 
 
-def calibrate(difficulty: float, epochs: int | None) -> dict:
+def calibrate(difficulty: float, epochs: int | None, tag: str = "") -> dict:
     """One row of the calibration table for one value of the knob."""
-    folder = config.data_root() / "calibration" / f"embedded-course-d{difficulty:.2f}"
+    folder = config.data_root() / "calibration" / f"embedded-course-d{difficulty:.2f}{tag}"
     if not (folder / "dataset.json").exists():
         synth.generate(folder, "course", difficulty=difficulty)
     splits = experiments.splits(folder)
@@ -56,9 +56,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--difficulties", type=float, nargs="+", default=[synth.DEFAULT_DIFFICULTY])
     parser.add_argument("--epochs", type=int, default=None, help="teacher epochs (default: the chapters' budget)")
+    parser.add_argument("--tag", default="", help="suffix of the datasets' folder names (one per generator variant)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    rows = [calibrate(d, args.epochs) for d in args.difficulties]
+    rows = [calibrate(d, args.epochs, args.tag) for d in args.difficulties]
     header = list(rows[0])
     print(" | ".join(header))
     for row in rows:

@@ -235,17 +235,24 @@ def _right_vector(user: User, frames: int) -> np.ndarray:
     return np.repeat((_yaw_matrix(user) @ np.array([1.0, 0.0, 0.0]))[None], frames, axis=0)
 
 
+#: Standard deviation (metres, at difficulty 1) of the tracker's bias: an offset of every joint
+#: that lasts the whole recording (the skeleton fitted to this person, in these clothes, a little
+#: off), so crops cut from the skeleton sit and scale a little differently in every sequence.
+TRACKER_BIAS = 0.05
+
+
 def skeleton_rows(motion: Motion, camera: Camera, rng: np.random.Generator, difficulty: float
                   ) -> np.ndarray:
-    """(N, 20, 9) float32 skeleton as the tracker reports it: jittered joints, unit quaternions,
-    pixels projected from the jittered joints, and short untracked runs as all-zero rows."""
+    """(N, 20, 9) float32 skeleton as the tracker reports it: jittered and biased joints, unit
+    quaternions, pixels projected from those joints, and short untracked runs as all-zero rows."""
     joints = motion.joints
     frames = len(joints)
     scale = np.full(NUM_JOINTS, 0.003 + 0.008 * difficulty)
     scale[[J[n] for n in ("HandLeft", "HandRight", "WristLeft", "WristRight")]] *= 2.5
     scale[[J[n] for n in ("ElbowLeft", "ElbowRight", "FootLeft", "FootRight")]] *= 1.5
     jitter = smooth_noise(rng, frames, NUM_JOINTS * 3, sigma=1.5).reshape(frames, NUM_JOINTS, 3)
-    world = joints + jitter * scale[None, :, None]
+    bias = rng.normal(0.0, TRACKER_BIAS * difficulty, (NUM_JOINTS, 3))
+    world = joints + jitter * scale[None, :, None] + bias[None]
     rows = np.zeros((frames, NUM_JOINTS, 9), dtype=np.float64)
     rows[..., 0:3] = world
     rows[..., 3:7] = orientations(world, motion.right_vector)

@@ -25,7 +25,10 @@ from .render import Scene, render_frames
 from .timeline import FPS, Timeline, plan_timeline, sample_gesture_count
 from .users import User
 
-PLAN_STREAM, TIMELINE_STREAM, SEQUENCE_STREAM, ROOM_STREAM = 2, 3, 4, 5
+PLAN_STREAM, TIMELINE_STREAM, SEQUENCE_STREAM, ROOM_STREAM, LABEL_STREAM = 2, 3, 4, 5, 6
+#: Standard deviation, at difficulty 1, of where the annotator puts a gesture's start and its end,
+#: as a fraction of the gesture's length: the real files' labels are not frame-exact either.
+LABEL_JITTER = 0.1
 #: Share of real files whose maxDepth is 4095; the others lie in 2619..3759.
 FULL_RANGE_CHANCE = 0.63
 
@@ -102,6 +105,24 @@ def _programs(difficulty: float) -> tuple[dict[int, GestureProgram], dict[str, G
     return programs(closeness=difficulty), distractors()
 
 
+def annotate(timeline: Timeline, rng: np.random.Generator, difficulty: float) -> tuple[tuple[int, int, int], ...]:
+    """The labels an annotator writes for ``timeline``: each start and end moved by a few frames
+    (``LABEL_JITTER``), kept inside the sequence, in order and never overlapping."""
+    labels, previous_end = [], 0
+    gestures = timeline.gestures
+    for i, (gesture_id, start, end) in enumerate(gestures):
+        length = end - start + 1
+        shift_start, shift_end = np.rint(rng.normal(0.0, LABEL_JITTER * difficulty * length, 2)).astype(int)
+        following = gestures[i + 1][1] if i + 1 < len(gestures) else timeline.num_frames + 1
+        new_start = int(max(start + shift_start, previous_end + 1, 1))
+        new_end = int(min(end + shift_end, following - 1, timeline.num_frames))
+        if new_end - new_start + 1 < length // 2:  # never let a label lose most of its gesture
+            new_start, new_end = max(start, previous_end + 1), end
+        labels.append((gesture_id, new_start, new_end))
+        previous_end = new_end
+    return tuple(labels)
+
+
 def sample_max_depth(rng: np.random.Generator, user: User) -> int:
     """A maxDepth like the real files', far enough to hold the user and a wall behind."""
     value = 4095 if rng.random() < FULL_RANGE_CHANCE else int(rng.integers(2619, 3760))
@@ -124,4 +145,5 @@ def write_sequence(spec: SequenceSpec, out_dir: str | Path, seed: int, preset: P
     with SampleWriter(path, preset.width, preset.height, fps=FPS, max_depth=max_depth) as writer:
         for (colour, depth, mask), row in zip(render_frames(scene, motion), skeleton):
             writer.add_frame(colour, depth, mask, row)
-        return writer.finish(spec.timeline.gestures)
+        labels = annotate(spec.timeline, np.random.default_rng([seed, LABEL_STREAM, spec.index]), preset.difficulty)
+        return writer.finish(labels)
