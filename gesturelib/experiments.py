@@ -65,7 +65,7 @@ class Budget:
 
 
 FULL = Budget(
-    epochs={"cnn3d": 20, "lstm": 20, "joint": 20, "student_medium": 30, "student_small": 30},
+    epochs={"cnn3d": 25, "lstm": 25, "joint": 25, "student_medium": 30, "student_small": 30},
     table1_seeds=(0, 1, 2),
     student_seeds=(0, 1, 2, 3, 4),
     condition_seeds=(0, 1, 2),

@@ -149,7 +149,7 @@ def test_hands_reaching_forward_are_nearer_in_depth(tmp_path):
 def test_users_differ_and_some_are_left_handed():
     users = make_users(0, presets.DEFAULT_DIFFICULTY)
     assert len(users) == NUM_USERS == 27
-    assert make_users(0, 0.5) == users
+    assert make_users(0, presets.DEFAULT_DIFFICULTY) == users
     for split in presets.SPLITS:
         assert any(u.left_handed for u in users if u.split == split)
     assert sum(u.left_handed for u in users) >= 3
