@@ -17,6 +17,7 @@ thread count, so one fixed count means a model is the same whichever chapter
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 import statistics
@@ -37,6 +38,9 @@ from . import chalearn, clipcache, clips, config, data, distill, modelcache, sta
 PRESET = "course"
 #: The poster's weight of the teacher's term in the distillation loss.
 ALPHA = 0.5
+#: Epochs without half a point of progress in validation accuracy after which a run stops
+#: (converged); the cosine learning-rate schedule runs over the budget's cap.
+PATIENCE = train.PLATEAU_EPOCHS
 #: Temperatures the entropy rule picks from (:func:`temperature`).
 TEMPERATURE_CANDIDATES = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0)
 
@@ -45,9 +49,10 @@ TEMPERATURE_CANDIDATES = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0)
 class Budget:
     """How much training a chapter can afford.
 
-    ``epochs``: every kind's fixed budget, chosen so its runs end on the
-    validation plateau (``train.plateaued`` checks each run and the results
-    file records the verdict). ``table1_seeds``: seeds per model of Table 1.
+    ``epochs``: every kind's largest number of epochs. A run stops earlier
+    when its validation accuracy has not improved by half a point for
+    :data:`PATIENCE` epochs (the convergence criterion, ``train.plateaued``);
+    a run that reaches the cap without meeting it is recorded as not converged. ``table1_seeds``: seeds per model of Table 1.
     ``student_seeds``: paired seeds per student size and arm (chapter 06).
     ``condition_seeds``: paired seeds per condition of chapter 06's
     investigation; ``early_teacher_epochs``: the early-stopped teacher's budget. ``finetune_epochs``: the pruned student's fine-tune and its
@@ -65,7 +70,7 @@ class Budget:
 
 
 FULL = Budget(
-    epochs={"cnn3d": 25, "lstm": 25, "joint": 25, "student_medium": 30, "student_small": 30},
+    epochs={"cnn3d": 40, "lstm": 40, "joint": 40, "student_medium": 60, "student_small": 60},
     table1_seeds=(0, 1, 2),
     student_seeds=(0, 1, 2, 3, 4),
     condition_seeds=(0, 1, 2),
@@ -139,6 +144,7 @@ def train_config(kind: str, seed: int = 0, optimizer: str = "adam", epochs: int 
     return train.TrainConfig(
         epochs=epochs or budget().epochs[kind], optimizer=optimizer, lr=lr, seed=seed,
         grad_clip=5.0 if kind != "cnn3d" else None, num_threads=1,
+        patience=PATIENCE, min_delta=train.PLATEAU_DELTA,
     )
 
 
@@ -185,10 +191,11 @@ def student(kind: str, seed: int = 0, with_teacher: bool = True, T: float | None
     s = data_splits or splits()
     epochs = epochs or budget().epochs[kind]
     train_set, data_key = s.train, s.key
-    if train_users is not None:
-        train_set, data_key = fewer_users(s, train_users)
-        epochs = round(epochs * len(s.train) / len(train_set))
     cfg = train_config(kind, seed, epochs=epochs)
+    if train_users is not None:  # as many steps, and as patient in steps, as a run on all users
+        train_set, data_key = fewer_users(s, train_users)
+        scale = len(s.train) / len(train_set)
+        cfg = dataclasses.replace(cfg, epochs=round(epochs * scale), patience=round(PATIENCE * scale))
     taught_by = teacher(s, teacher_epochs) if with_teacher else None
     T = T if T is not None or not with_teacher else temperature(s, teacher_epochs)
     return distill.train_student(

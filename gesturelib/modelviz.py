@@ -49,7 +49,7 @@ from tqdm.auto import tqdm
 
 from . import chalearn, clips, experiments, models
 from .synth.gestures import SHAPE_ONLY_GROUPS, TIME_REVERSE_PAIRS
-from .train import History, plateau_window, predict
+from .train import PLATEAU_EPOCHS, History, predict
 
 DPI = 85
 #: The model kinds of Table 1, in the poster's order.
@@ -145,10 +145,10 @@ def run_table(records_by_kind: Mapping[str, Sequence[dict]],
 
 def plateau_gain(history: History) -> float:
     """What :func:`train.plateaued` compares with its threshold, in points: the best validation
-    accuracy of the last ``train.plateau_window`` epochs minus the best before them (NaN for a
+    accuracy of the last ``train.PLATEAU_EPOCHS`` epochs minus the best before them (NaN for a
     run too short to have both)."""
     values = 100 * np.asarray(history.val_acc, dtype=float)
-    window = plateau_window(len(values))
+    window = PLATEAU_EPOCHS
     if len(values) <= window or np.isnan(values).all():
         return math.nan
     return float(np.nanmax(values[-window:]) - np.nanmax(values[:-window]))
@@ -156,17 +156,15 @@ def plateau_gain(history: History) -> float:
 
 def plot_seed_curves(histories: Mapping[str, Mapping[int, History]]) -> Figure:
     """Validation accuracy per epoch of every seed of every kind (training accuracy dashed), one
-    panel per kind, with the final epochs that the convergence criterion looks at shaded."""
+    panel per kind; a dotted line marks where each run stopped (the convergence criterion met, or
+    the budget's cap reached)."""
     kinds = list(histories)
     fig = Figure(figsize=(5.2 * len(kinds) + 1.5, 3.9), dpi=DPI)
     axes = np.atleast_1d(fig.subplots(1, len(kinds), sharey=True, squeeze=False)[0])
     for ax, kind in zip(axes, kinds):
         runs = histories[kind]
-        epochs = max(len(h.epoch) for h in runs.values())
-        window = plateau_window(epochs)
-        ax.axvspan(epochs - window + 0.5, epochs + 0.5, color="0.85", zorder=0,
-                   label=f"criterion's window (last {window} epochs)")
         for i, (seed, history) in enumerate(sorted(runs.items())):
+            ax.axvline(len(history.epoch), color=f"C{i}", linestyle=":", linewidth=1)
             mark = {True: "converged", False: "not converged", None: "not checked"}[history.converged]
             ax.plot(history.epoch, 100 * np.asarray(history.val_acc), "o-", ms=3, color=f"C{i}",
                     label=f"seed {seed}: validation ({mark})")
@@ -175,7 +173,7 @@ def plot_seed_curves(histories: Mapping[str, Mapping[int, History]]) -> Figure:
         converged = sum(bool(h.converged) for h in runs.values())
         ax.set_title(f"{kind}: {converged} of {len(runs)} runs converged", fontsize=10)
         ax.set_xlabel("epoch")
-        ax.set_xlim(0.5, epochs + 0.5)
+        ax.set_xlim(0.5, max(len(h.epoch) for h in runs.values()) + 0.5)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylim(0, 100)
         ax.grid(alpha=0.3)

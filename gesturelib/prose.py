@@ -137,7 +137,7 @@ _REPORTING = re.compile(
     r"(?:says?|reports?|reported|claims?|writes?|gives?|states?|publishes?|published|counts?)\b"
     r"|\baccording to\b|\bthe poster's claim\b"
 )
-_CONDITIONAL = re.compile(r"\b(if|when|whenever|whether|unless|suppose|assume|how (?:much|far|fast|many|well|often))\b")
+_CONDITIONAL = re.compile(r"\b(if|when|whenever|whether|unless|until|as soon as|suppose|assume|how (?:much|far|fast|many|well|often))\b")
 #: An instruction (exercise text) says what to compute, not what came out.
 _INSTRUCTION = re.compile(r"^(?:\W*)(store|write|set|compute|find|take|use|return|run|count|convert|plot|train|show)\b")
 _DEFINITION = re.compile(

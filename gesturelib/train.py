@@ -3,8 +3,8 @@
 ``fit`` trains with Adam (or SGD with momentum), a per-step learning-rate
 schedule and early stopping on the validation set, and restores the weights of
 the best epoch at the end. It records whether the run met the convergence
-criterion (:func:`plateaued`): a fixed budget whose last epochs no longer
-improve the validation accuracy. With a ``checkpoint_dir`` it writes a checkpoint
+criterion (:func:`plateaued`): its last epochs no longer improved the
+validation accuracy (with ``patience``, training stops there). With a ``checkpoint_dir`` it writes a checkpoint
 after every epoch (atomically: a temporary file, then a rename) holding the
 model, optimizer, schedule, history, early-stopping state and the random
 number generators' states. Training killed at any point (even ``kill -9``) and
@@ -50,10 +50,11 @@ from .results import write_json_atomic
 log = logging.getLogger(__name__)
 
 #: The convergence criterion: a run has converged when the best validation accuracy of its
-#: last ``max(PLATEAU_MIN_EPOCHS, epochs // 4)`` epochs beats the best before them by less than
-#: ``PLATEAU_DELTA`` (a fraction: 0.005 is half a point).
+#: last ``PLATEAU_EPOCHS`` epochs (or its ``patience``) beats the best before them by less than
+#: ``PLATEAU_DELTA`` (a fraction: 0.005 is half a point). With that ``patience`` and
+#: ``min_delta = PLATEAU_DELTA``, training stops as soon as the criterion is met.
 PLATEAU_DELTA = 0.005
-PLATEAU_MIN_EPOCHS = 3
+PLATEAU_EPOCHS = 6
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("cosine", "onecycle", "constant")
 MONITORS = ("val_acc", "val_loss")
@@ -76,7 +77,8 @@ class TrainConfig:
     momentum: float = 0.9  #: SGD only
     weight_decay: float = 0.0
     schedule: str = "cosine"  #: per-step "cosine" decay to 0, "onecycle", or "constant"
-    patience: int | None = None  #: stop after this many epochs without a better ``monitor``
+    patience: int | None = None  #: stop after this many epochs without a ``monitor`` better by ``min_delta``
+    min_delta: float = 0.0  #: how much better ``monitor`` must get to count as progress (0.005: half a point)
     monitor: str = "val_acc"  #: "val_acc" or "val_loss": picks the best epoch and drives early stopping
     grad_clip: float | None = None  #: clip the gradient norm (helps LSTMs); None: no clipping
     seed: int = 0
@@ -94,6 +96,7 @@ class TrainConfig:
             (self.epochs >= 1 and self.batch_size >= 1, "epochs and batch_size must be at least 1"),
             (self.lr > 0, f"lr must be positive, got {self.lr}"),
             (self.patience is None or self.patience >= 1, "patience must be None or at least 1"),
+            (self.min_delta >= 0, f"min_delta must not be negative, got {self.min_delta}"),
         ]
         for ok, message in checks:
             if not ok:
@@ -133,12 +136,7 @@ class History:
         return {name: getattr(self, name)[i] for name in ("train_loss", "train_acc", "val_loss", "val_acc")}
 
 
-def plateau_window(epochs: int) -> int:
-    """How many final epochs :func:`plateaued` looks at, for a run of ``epochs`` epochs."""
-    return max(PLATEAU_MIN_EPOCHS, epochs // 4)
-
-
-def plateaued(val_acc: list[float], delta: float = PLATEAU_DELTA, window: int | None = None) -> bool | None:
+def plateaued(val_acc: list[float], delta: float = PLATEAU_DELTA, window: int = PLATEAU_EPOCHS) -> bool | None:
     """The convergence criterion: the last ``window`` epochs improved the best validation
     accuracy by less than ``delta``. None when there is no validation accuracy to judge by;
     False when the run is too short to have a window and something before it.
@@ -146,7 +144,6 @@ def plateaued(val_acc: list[float], delta: float = PLATEAU_DELTA, window: int | 
     values = [v for v in val_acc if v is not None and not math.isnan(v)]
     if not values:
         return None
-    window = window or plateau_window(len(val_acc))
     if len(values) <= window:
         return False
     return max(values[-window:]) - max(values[:-window]) < delta
@@ -350,11 +347,14 @@ class _Run:
         self.best_weights: dict[str, torch.Tensor] | None = None
         self.bad_epochs = 0
 
-    def improved(self, val_loss: float, val_acc: float, monitor: str) -> bool:
+    def improved(self, val_loss: float, val_acc: float, monitor: str, delta: float = 0.0) -> bool:
+        """Whether this epoch beats the best so far (by at least ``delta`` when given)."""
         score = {"val_acc": val_acc, "val_loss": -val_loss}[monitor]
         if math.isnan(score):  # no validation set: the last epoch is the best
             return True
-        return self.best_score is None or score > self.best_score
+        if self.best_score is None:
+            return True
+        return score >= self.best_score + delta if delta > 0 else score > self.best_score
 
 
 def _checkpoint(run: _Run, config: TrainConfig, model: nn.Module, optimizer, scheduler, scaler,
@@ -483,11 +483,13 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset | None, config: T
         history.val_acc.append(val_acc)
         history.lr.append(lr)
         history.seconds.append(time.perf_counter() - start)
+        progressed = run.improved(val_loss, val_acc, config.monitor, config.min_delta)
         if run.improved(val_loss, val_acc, config.monitor):
             run.best_score = {"val_acc": val_acc, "val_loss": -val_loss}[config.monitor]
             run.best_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            run.bad_epochs = 0
             history.best_epoch = epoch + 1
+        if progressed:
+            run.bad_epochs = 0
         else:
             run.bad_epochs += 1
             history.stopped_early = config.patience is not None and run.bad_epochs >= config.patience
@@ -504,7 +506,7 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset | None, config: T
             if rank == 0:
                 atomic_torch_save(_checkpoint(run, config, model, optimizer, scheduler, scaler, rng), path)
     epochs.close()
-    run.history.converged = plateaued(run.history.val_acc)
+    run.history.converged = plateaued(run.history.val_acc, window=config.patience or PLATEAU_EPOCHS)
 
     if run.best_weights is not None:
         model.load_state_dict(run.best_weights)

@@ -14,7 +14,7 @@ torch.set_num_threads(1)
 #: A different valid value for every TrainConfig field.
 CHANGED = {
     "epochs": 13, "batch_size": 16, "optimizer": "sgd", "lr": 0.01, "momentum": 0.5, "weight_decay": 1e-4,
-    "schedule": "onecycle", "patience": 3, "monitor": "val_loss", "grad_clip": 1.0, "seed": 1,
+    "schedule": "onecycle", "patience": 3, "min_delta": 0.01, "monitor": "val_loss", "grad_clip": 1.0, "seed": 1,
     "amp": "bf16", "num_threads": 2, "num_workers": 1, "eval_batch_size": 32,
 }
 

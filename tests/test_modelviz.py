@@ -55,32 +55,32 @@ def test_table1_row_is_a_seed_row_with_both_presets_parameter_counts():
 
 
 def test_plateau_gain_is_what_the_convergence_criterion_measures():
-    # 8 epochs: the window is the last 3; best before 0.60, best in the window 0.62 -> 2 points
-    history = _history([0.1, 0.3, 0.5, 0.55, 0.6, 0.58, 0.62, 0.61])
+    # the window is the last 6 epochs; best before 0.60, best in the window 0.62 -> 2 points
+    history = _history([0.1, 0.3, 0.5, 0.6, 0.55, 0.58, 0.58, 0.62, 0.61, 0.6])
     assert modelviz.plateau_gain(history) == pytest.approx(2.0)
     assert math.isnan(modelviz.plateau_gain(_history([0.1, 0.2])))
 
 
 def test_run_table_has_one_row_per_run():
-    histories = {"cnn3d": {0: _history([0.1, 0.5, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6]),
-                           1: _history([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8])}}
+    histories = {"cnn3d": {0: _history([0.1, 0.5, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6]),
+                           1: _history([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.8, 0.8])}}
     table = modelviz.run_table({"cnn3d": [_record(0, 70.0), _record(1, 75.0, converged=False)]}, histories)
     assert list(table.index) == [("cnn3d", 0), ("cnn3d", 1)]
     assert table.loc[("cnn3d", 1), "converged"] == "no" and table.loc[("cnn3d", 0), "test acc. %"] == 70
     assert table.loc[("cnn3d", 0), "gain in last window (points)"] == 0
-    assert table.loc[("cnn3d", 1), "gain in last window (points)"] == pytest.approx(30.0)
+    assert table.loc[("cnn3d", 1), "gain in last window (points)"] == pytest.approx(40.0)
     assert "gain in last window (points)" not in modelviz.run_table({"cnn3d": [_record(0, 70.0)]}).columns
 
 
-def test_seed_curves_shade_the_criterions_window():
-    histories = {kind: {0: _history([0.1, 0.3, 0.5, 0.6], True), 1: _history([0.2, 0.3, 0.4, 0.5], False)}
+def test_seed_curves_mark_where_each_run_stopped():
+    histories = {kind: {0: _history([0.1, 0.3, 0.5, 0.6], True), 1: _history([0.2, 0.3, 0.4, 0.5, 0.5], False)}
                  for kind in ("cnn3d", "lstm")}
     fig = modelviz.plot_seed_curves(histories)
     assert len(fig.axes) == 2
     ax = fig.axes[0]
-    assert len(ax.lines) == 4 and ax.get_ylim() == (0, 100)
-    (window,) = ax.patches  # the last 3 epochs of 4
-    assert window.get_x() == pytest.approx(1.5) and window.get_width() == pytest.approx(3.0)
+    assert len(ax.lines) == 6 and ax.get_ylim() == (0, 100)  # per run: its stop, validation, training
+    stops = [line.get_xdata()[0] for line in ax.lines if line.get_linestyle() == ":"]
+    assert stops == [4, 5] and ax.get_xlim() == (0.5, 5.5)
     assert ax.get_title() == "cnn3d: 1 of 2 runs converged"
 
 

@@ -208,12 +208,23 @@ def test_torchrun_with_two_cpu_processes_trains_and_checkpoints(tmp_path):
 
 
 def test_plateau_criterion():
-    from gesturelib.train import plateau_window, plateaued
+    from gesturelib.train import plateaued
 
-    assert plateau_window(8) == 3 and plateau_window(40) == 10
     # the last 3 of 12 epochs add 0.2 points to the best before them: converged
-    assert plateaued([0.5, 0.6, 0.7, 0.8, 0.85, 0.86, 0.87, 0.88, 0.880, 0.881, 0.882, 0.879]) is True
+    assert plateaued([0.5, 0.6, 0.7, 0.8, 0.85, 0.86, 0.87, 0.88, 0.880, 0.881, 0.882, 0.879], window=3) is True
     # still climbing by a point in the last epochs: not converged
-    assert plateaued([0.5, 0.6, 0.7, 0.8, 0.85, 0.86, 0.87, 0.88, 0.880, 0.885, 0.89, 0.895]) is False
+    assert plateaued([0.5, 0.6, 0.7, 0.8, 0.85, 0.86, 0.87, 0.88, 0.880, 0.885, 0.89, 0.895], window=3) is False
+    assert plateaued([0.5] + [0.9] * 12) is True  # the default window: six flat epochs
     assert plateaued([0.5, 0.6]) is False  # too short to judge
     assert plateaued([float("nan")] * 5) is None  # no validation set
+
+
+def test_patience_counts_epochs_without_min_delta_progress():
+    from gesturelib.train import _Run
+
+    run = _Run()
+    assert run.improved(0.0, 0.80, "val_acc", 0.005)
+    run.best_score = 0.80
+    assert run.improved(0.0, 0.803, "val_acc")  # a new best...
+    assert not run.improved(0.0, 0.803, "val_acc", 0.005)  # ...but not progress by half a point
+    assert run.improved(0.0, 0.805, "val_acc", 0.005)
