@@ -37,7 +37,7 @@ from . import models
 from .results import write_json_atomic
 from .train import Criterion, History, TrainConfig, atomic_torch_save, fit, load_history, save_history
 
-_KEY_FORMAT = 1
+_KEY_FORMAT = 2  # 2: early stopping counts progress from the last epoch that made it
 _ONLY_CACHED = contextvars.ContextVar("only_cached", default=False)
 
 

@@ -60,7 +60,7 @@ SCHEDULES = ("cosine", "onecycle", "constant")
 MONITORS = ("val_acc", "val_loss")
 AMP_DTYPES = {None: None, "bf16": torch.bfloat16, "fp16": torch.float16}
 CHECKPOINT_NAME = "checkpoint.pt"
-_CHECKPOINT_FORMAT = 1
+_CHECKPOINT_FORMAT = 2
 
 #: ``criterion(logits, target, inputs) -> loss``; ``target`` is the dataset's second item, batched.
 Criterion = Callable[[torch.Tensor, Any, torch.Tensor], torch.Tensor]
@@ -345,16 +345,23 @@ class _Run:
         self.epochs_done = 0
         self.best_score: float | None = None
         self.best_weights: dict[str, torch.Tensor] | None = None
+        self.progress_score: float | None = None
         self.bad_epochs = 0
 
-    def improved(self, val_loss: float, val_acc: float, monitor: str, delta: float = 0.0) -> bool:
-        """Whether this epoch beats the best so far (by at least ``delta`` when given)."""
+    def improved(self, val_loss: float, val_acc: float, monitor: str) -> bool:
+        """Whether this epoch beats the best so far (its weights are then kept)."""
         score = {"val_acc": val_acc, "val_loss": -val_loss}[monitor]
         if math.isnan(score):  # no validation set: the last epoch is the best
             return True
-        if self.best_score is None:
+        return self.best_score is None or score > self.best_score
+
+    def progressed(self, val_loss: float, val_acc: float, monitor: str, delta: float) -> bool:
+        """Whether this epoch beats the score of the last epoch that made progress by at least
+        ``delta`` (small gains do not add up to progress; patience counts epochs without it)."""
+        score = {"val_acc": val_acc, "val_loss": -val_loss}[monitor]
+        if math.isnan(score) or self.progress_score is None:
             return True
-        return score >= self.best_score + delta if delta > 0 else score > self.best_score
+        return score > self.progress_score if delta == 0 else score >= self.progress_score + delta - 1e-12
 
 
 def _checkpoint(run: _Run, config: TrainConfig, model: nn.Module, optimizer, scheduler, scaler,
@@ -369,7 +376,7 @@ def _checkpoint(run: _Run, config: TrainConfig, model: nn.Module, optimizer, sch
         "scaler": scaler.state_dict(),
         "history": run.history.to_dict(),
         "early_stopping": {"best_score": run.best_score, "bad_epochs": run.bad_epochs,
-                           "best_weights": run.best_weights},
+                           "best_weights": run.best_weights, "progress_score": run.progress_score},
         "rng": rng,
     }
 
@@ -393,6 +400,7 @@ def _restore(path: Path, run: _Run, config: TrainConfig, model: nn.Module, optim
     stopping = state["early_stopping"]
     run.best_score, run.bad_epochs, run.best_weights = (
         stopping["best_score"], stopping["bad_epochs"], stopping["best_weights"])
+    run.progress_score = stopping.get("progress_score", run.best_score)
     if len(state["rng"]) == world:
         _set_rng_state(state["rng"][rank])
     else:  # resumed with another number of processes: the dropout streams cannot match anyway
@@ -483,12 +491,13 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset | None, config: T
         history.val_acc.append(val_acc)
         history.lr.append(lr)
         history.seconds.append(time.perf_counter() - start)
-        progressed = run.improved(val_loss, val_acc, config.monitor, config.min_delta)
+        progressed = run.progressed(val_loss, val_acc, config.monitor, config.min_delta)
         if run.improved(val_loss, val_acc, config.monitor):
             run.best_score = {"val_acc": val_acc, "val_loss": -val_loss}[config.monitor]
             run.best_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
             history.best_epoch = epoch + 1
         if progressed:
+            run.progress_score = {"val_acc": val_acc, "val_loss": -val_loss}[config.monitor]
             run.bad_epochs = 0
         else:
             run.bad_epochs += 1
