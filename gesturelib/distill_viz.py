@@ -75,7 +75,8 @@ def plot_gradient_scale(ax: Axes, temperatures: Sequence[float], with_t2: Sequen
 
 
 def plot_arm_curves(axes: Sequence[Axes], histories: Mapping[str, Sequence], title: str = "") -> Sequence[Axes]:
-    """Each arm's accuracy per epoch, the mean over seeds with each seed faint: training accuracy
+    """Each arm's accuracy per epoch, the mean over the seeds still training with each seed faint
+    (runs stop when they converge): training accuracy
     (augmented batches, dropout on) on ``axes[0]``, validation accuracy on ``axes[1]``.
 
     ``histories`` maps an arm's label to its runs' :class:`~gesturelib.train.History` objects.
@@ -84,12 +85,15 @@ def plot_arm_curves(axes: Sequence[Axes], histories: Mapping[str, Sequence], tit
     for ax, field, what in ((axes[0], "train_acc", "training accuracy (augmented)"),
                             (axes[1], "val_acc", "validation accuracy")):
         for label, runs in histories.items():
-            curves = np.array([getattr(h, field) for h in runs], dtype=float) * 100
-            epochs = np.arange(1, curves.shape[1] + 1)
+            longest = max(len(h.epoch) for h in runs)
+            curves = np.full((len(runs), longest), np.nan)  # runs stop at different epochs
+            for row, h in zip(curves, runs):
+                row[:len(h.epoch)] = 100 * np.asarray(getattr(h, field), dtype=float)
+            epochs = np.arange(1, longest + 1)
             for curve in curves:
                 ax.plot(epochs, curve, color=colours[label], alpha=0.25, linewidth=0.8)
-            ax.plot(epochs, curves.mean(axis=0), color=colours[label], linewidth=2,
-                    label=f"{label} (mean of {len(runs)} seeds)")
+            ax.plot(epochs, np.nanmean(curves, axis=0), color=colours[label], linewidth=2,
+                    label=f"{label} (mean of the {len(runs)} seeds still training)")
         ax.set_xlabel("epoch")
         ax.set_ylabel(f"{what} (%)")
         ax.grid(alpha=0.3)

@@ -17,7 +17,6 @@ thread count, so one fixed count means a model is the same whichever chapter
 
 from __future__ import annotations
 
-import dataclasses
 import multiprocessing
 import os
 import statistics
@@ -132,10 +131,17 @@ def splits(dataset_dir: str | Path | None = None, preset: str = PRESET) -> Split
 
 @lru_cache(maxsize=8)
 def fewer_users(data_splits: Splits, users: int) -> tuple[Subset, dict]:
-    """The augmented training clips of the first ``users`` training users (by id), and their data key."""
+    """The augmented training clips of the first ``users`` training users (by id), each listed as
+    many times as it takes to fill an epoch of the full training set, and their data key.
+
+    An epoch of it takes as many steps as one on all users (each clip seen several times, with
+    fresh augmentations), so runs on fewer users keep the epoch count, patience and validation
+    schedule of the others.
+    """
     kept = sorted(data_splits.train.users.unique().tolist())[:users]
     indices = [i for i, u in enumerate(data_splits.train.users.tolist()) if u in kept]
-    return Subset(data_splits.train, indices), {**data_splits.key, "train_users": kept}
+    repeats = max(1, round(len(data_splits.train) / len(indices)))
+    return Subset(data_splits.train, indices * repeats), {**data_splits.key, "train_users": kept, "repeats": repeats}
 
 
 def train_config(kind: str, seed: int = 0, optimizer: str = "adam", epochs: int | None = None) -> train.TrainConfig:
@@ -192,10 +198,8 @@ def student(kind: str, seed: int = 0, with_teacher: bool = True, T: float | None
     epochs = epochs or budget().epochs[kind]
     train_set, data_key = s.train, s.key
     cfg = train_config(kind, seed, epochs=epochs)
-    if train_users is not None:  # as many steps, and as patient in steps, as a run on all users
+    if train_users is not None:
         train_set, data_key = fewer_users(s, train_users)
-        scale = len(s.train) / len(train_set)
-        cfg = dataclasses.replace(cfg, epochs=round(epochs * scale), patience=round(PATIENCE * scale))
     taught_by = teacher(s, teacher_epochs) if with_teacher else None
     T = T if T is not None or not with_teacher else temperature(s, teacher_epochs)
     return distill.train_student(

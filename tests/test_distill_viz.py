@@ -54,6 +54,10 @@ def test_arm_curves_draw_each_seed_and_the_mean():
     axes = Figure().subplots(1, 2)
     distill_viz.plot_arm_curves(axes, {"labels": [history([0.2, 0.5, 0.6]), history([0.4, 0.5, 0.8])],
                                        "teacher": [history([0.1, 0.2, 0.3])]}, title="small")
+    ragged = Figure().subplots(1, 2)  # runs that stopped at different epochs
+    distill_viz.plot_arm_curves(ragged, {"labels": [history([0.2, 0.5, 0.6]), History(epoch=[1, 2], train_acc=[0.4, 0.6],
+                                                                                       val_acc=[0.3, 0.5])]})
+    np.testing.assert_allclose(ragged[0].lines[2].get_ydata(), [30.0, 55.0, 60.0])
     # 2 + 1 faint seeds and 2 means per panel
     assert len(axes[0].lines) == len(axes[1].lines) == 5
     np.testing.assert_allclose(axes[0].lines[2].get_ydata(), [30.0, 50.0, 70.0])  # mean of the labels arm
