@@ -170,12 +170,21 @@ class GradientMix(NamedTuple):
 
 
 def gradient_mix(student: nn.Module, teacher: nn.Module, dataset: Dataset, T: float, alpha: float,
-                 batches: int = 8, batch_size: int = 32, t2_scaling: bool = True) -> GradientMix:
+                 batches: int = 8, batch_size: int = 32, t2_scaling: bool = True, seed: int = 0) -> GradientMix:
     """The soft term's share of the gradient and its agreement with the hard term's, on ``dataset``.
 
     Measured on a copy of the student in training mode (dropout on, as when it
-    learns) over the first ``batches`` batches in order; nothing is updated.
+    learns, its masks drawn from a generator seeded with ``seed`` so the result
+    repeats) over the first ``batches`` batches in order; nothing is updated and
+    the caller's random state is untouched.
     """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return _gradient_mix(student, teacher, dataset, T, alpha, batches, batch_size, t2_scaling)
+
+
+def _gradient_mix(student: nn.Module, teacher: nn.Module, dataset: Dataset, T: float, alpha: float,
+                  batches: int, batch_size: int, t2_scaling: bool) -> GradientMix:
     model = copy.deepcopy(student).train()
     teacher.eval()
     params = [p for p in model.parameters() if p.requires_grad]
