@@ -51,12 +51,13 @@ class Budget:
     ``epochs``: every kind's largest number of epochs. A run stops earlier
     when its validation accuracy has not improved by half a point for
     :data:`PATIENCE` epochs (the convergence criterion, ``train.plateaued``);
-    a run that reaches the cap without meeting it is recorded as not converged. ``table1_seeds``: seeds per model of Table 1.
-    ``student_seeds``: paired seeds per student size and arm (chapter 06).
-    ``condition_seeds``: paired seeds per condition of chapter 06's
-    investigation; ``early_teacher_epochs``: the early-stopped teacher's budget. ``finetune_epochs``: the pruned student's fine-tune and its
-    dense control (chapter 08). ``few_users``: training users kept in the
-    "fewer users" condition.
+    a run that reaches the cap without meeting it is recorded as not converged.
+    ``table1_seeds``: seeds per model of Table 1. ``student_seeds``: paired
+    seeds per student size and arm (chapter 06). ``condition_seeds``: paired
+    seeds per condition of chapter 06's investigation. ``early_teacher_epochs``:
+    the early-stopped teacher's budget. ``finetune_epochs``: the pruned
+    student's fine-tune and its dense control (chapter 08). ``few_users``:
+    training users kept in the "fewer users" condition.
     """
 
     epochs: dict[str, int]
@@ -189,22 +190,19 @@ def student(kind: str, seed: int = 0, with_teacher: bool = True, T: float | None
 
     ``T`` None is :func:`temperature`. ``teacher_epochs`` takes an early-stopped
     teacher (the 3D-CNN trained for that many epochs). ``train_users`` keeps only
-    that many training users and scales the epochs so the run takes as many
-    steps as one on all users. Runs of one seed see the same batches and share
+    that many training users, their clips repeated to fill an epoch
+    (:func:`fewer_users`). Runs of one seed see the same batches and share
     the teacher's logits through a :class:`distill.TeacherMemo` under the data
     folder: only the first of them pays for the teacher.
     """
     s = data_splits or splits()
-    epochs = epochs or budget().epochs[kind]
-    train_set, data_key = s.train, s.key
-    cfg = train_config(kind, seed, epochs=epochs)
-    if train_users is not None:
-        train_set, data_key = fewer_users(s, train_users)
+    train_set, data_key = fewer_users(s, train_users) if train_users is not None else (s.train, s.key)
     taught_by = teacher(s, teacher_epochs) if with_teacher else None
-    T = T if T is not None or not with_teacher else temperature(s, teacher_epochs)
+    if with_teacher and T is None:
+        T = temperature(s, teacher_epochs)
     return distill.train_student(
-        kind, PRESET, train_set, s.validation, cfg, data_key=data_key,
-        teacher=taught_by, T=T if T is not None else 1.0, alpha=alpha, t2_scaling=t2_scaling,
+        kind, PRESET, train_set, s.validation, train_config(kind, seed, epochs=epochs), data_key=data_key,
+        teacher=taught_by, T=T or 1.0, alpha=alpha, t2_scaling=t2_scaling,  # T, alpha: unused without a teacher
         teacher_mode="online", teacher_memo=config.data_root() / "teacher-logits", progress=progress,
     )
 

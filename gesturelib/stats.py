@@ -38,7 +38,7 @@ LEVEL = 0.95
 
 def mean_interval(values: Sequence[float], level: float = LEVEL) -> tuple[float, float, float]:
     """``(mean, low, high)``: the Student-t interval of the mean of ``values``
-    (``low = high = mean`` for one value: no spread can be estimated, see :func:`verdict`)."""
+    (``low`` and ``high`` NaN for one value: no spread can be estimated, see :func:`verdict`)."""
     values = [float(v) for v in values]
     if not values:
         raise ValueError("an interval needs at least one value")

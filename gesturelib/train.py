@@ -4,8 +4,8 @@
 schedule and early stopping on the validation set, and restores the weights of
 the best epoch at the end. It records whether the run met the convergence
 criterion (:func:`plateaued`): its last epochs no longer improved the
-validation accuracy (with ``patience``, training stops there). With a ``checkpoint_dir`` it writes a checkpoint
-after every epoch (atomically: a temporary file, then a rename) holding the
+validation accuracy (with ``patience``, training stops there). With a
+``checkpoint_dir`` it writes a checkpoint after every epoch (atomically: a temporary file, then a rename) holding the
 model, optimizer, schedule, history, early-stopping state and the random
 number generators' states. Training killed at any point (even ``kill -9``) and
 started again with the same arguments resumes from the last finished epoch
@@ -348,17 +348,15 @@ class _Run:
         self.progress_score: float | None = None
         self.bad_epochs = 0
 
-    def improved(self, val_loss: float, val_acc: float, monitor: str) -> bool:
-        """Whether this epoch beats the best so far (its weights are then kept)."""
-        score = {"val_acc": val_acc, "val_loss": -val_loss}[monitor]
+    def improved(self, score: float) -> bool:
+        """Whether this epoch's ``score`` (higher is better) beats the best so far (its weights are then kept)."""
         if math.isnan(score):  # no validation set: the last epoch is the best
             return True
         return self.best_score is None or score > self.best_score
 
-    def progressed(self, val_loss: float, val_acc: float, monitor: str, delta: float) -> bool:
-        """Whether this epoch beats the score of the last epoch that made progress by at least
+    def progressed(self, score: float, delta: float) -> bool:
+        """Whether ``score`` beats the score of the last epoch that made progress by at least
         ``delta`` (small gains do not add up to progress; patience counts epochs without it)."""
-        score = {"val_acc": val_acc, "val_loss": -val_loss}[monitor]
         if math.isnan(score) or self.progress_score is None:
             return True
         return score > self.progress_score if delta == 0 else score >= self.progress_score + delta - 1e-12
@@ -400,7 +398,7 @@ def _restore(path: Path, run: _Run, config: TrainConfig, model: nn.Module, optim
     stopping = state["early_stopping"]
     run.best_score, run.bad_epochs, run.best_weights = (
         stopping["best_score"], stopping["bad_epochs"], stopping["best_weights"])
-    run.progress_score = stopping.get("progress_score", run.best_score)
+    run.progress_score = stopping["progress_score"]
     if len(state["rng"]) == world:
         _set_rng_state(state["rng"][rank])
     else:  # resumed with another number of processes: the dropout streams cannot match anyway
@@ -491,13 +489,14 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset | None, config: T
         history.val_acc.append(val_acc)
         history.lr.append(lr)
         history.seconds.append(time.perf_counter() - start)
-        progressed = run.progressed(val_loss, val_acc, config.monitor, config.min_delta)
-        if run.improved(val_loss, val_acc, config.monitor):
-            run.best_score = {"val_acc": val_acc, "val_loss": -val_loss}[config.monitor]
+        score = {"val_acc": val_acc, "val_loss": -val_loss}[config.monitor]
+        progressed = run.progressed(score, config.min_delta)
+        if run.improved(score):
+            run.best_score = score
             run.best_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
             history.best_epoch = epoch + 1
         if progressed:
-            run.progress_score = {"val_acc": val_acc, "val_loss": -val_loss}[config.monitor]
+            run.progress_score = score
             run.bad_epochs = 0
         else:
             run.bad_epochs += 1

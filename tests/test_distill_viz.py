@@ -5,8 +5,6 @@ import matplotlib
 matplotlib.use("Agg")
 
 import numpy as np
-import pytest
-from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
 
 from gesturelib import distill_viz
@@ -16,24 +14,6 @@ def _rows():
     values = {"student_medium/labels": [80.0, 82.0], "student_medium/teacher": [84.0, 85.0],
               "student_small/labels": [70.0, 74.0], "student_small/teacher": [76.0, 75.0]}
     return {k: {"accuracies": v, "mean": float(np.mean(v)), "std": float(np.std(v, ddof=1))} for k, v in values.items()}
-
-
-def test_seed_results_show_means_runs_and_the_poster():
-    ax = Figure().subplots()
-    rows = _rows()
-    poster = {"student_medium/labels": (4.59, 86.18), "student_small/teacher": (1.15, 86.05)}
-    distill_viz.plot_seed_results(ax, rows, poster, labels={"student_small/labels": "small, labels"})
-    means = [container.lines[0].get_ydata()[0] for container in ax.containers]
-    assert means == pytest.approx([rows[k]["mean"] for k in distill_viz.STUDENT_ROWS])
-    spreads = [np.ptp(container.lines[2][0].get_segments()[0][:, 1]) / 2 for container in ax.containers]
-    assert spreads == pytest.approx([rows[k]["std"] for k in distill_viz.STUDENT_ROWS])
-    scatters = [c for c in ax.collections if isinstance(c, PathCollection)]
-    red = [c for c in scatters if c.get_label() == "poster (real ChaLearn)" or c.get_offsets()[0, 1] > 86]
-    dots = np.concatenate([c.get_offsets()[:, 1] for c in scatters if c not in red])
-    assert sorted(dots) == sorted(a for k in distill_viz.STUDENT_ROWS for a in rows[k]["accuracies"])
-    assert sorted(c.get_offsets()[0, 1] for c in red) == [86.05, 86.18]
-    assert "small, labels" in [t.get_text() for t in ax.get_xticklabels()]
-    assert "%" in ax.get_ylabel()
 
 
 def test_gradient_scale_plots_both_curves_and_the_one_over_t2_reference():

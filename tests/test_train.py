@@ -223,13 +223,13 @@ def test_patience_counts_epochs_without_min_delta_progress():
     from gesturelib.train import _Run, plateaued
 
     run = _Run()
-    assert run.progressed(0.0, 0.80, "val_acc", 0.005)
+    assert run.progressed(0.80, 0.005)
     run.best_score = run.progress_score = 0.80
-    assert run.improved(0.0, 0.803, "val_acc")  # a new best...
-    assert not run.progressed(0.0, 0.803, "val_acc", 0.005)  # ...but not progress by half a point
+    assert run.improved(0.803)  # a new best...
+    assert not run.progressed(0.803, 0.005)  # ...but not progress by half a point
     run.best_score = 0.803
     # small gains do not add up: 0.806 is progress from 0.80, whatever the best in between
-    assert run.progressed(0.0, 0.806, "val_acc", 0.005)
+    assert run.progressed(0.806, 0.005)
     # so a run that stops for want of progress always meets the convergence criterion
     curve = [0.5, 0.7, 0.80, 0.803, 0.804, 0.803, 0.8045, 0.802, 0.801]
     assert plateaued(curve, window=6) is True
