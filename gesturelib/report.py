@@ -186,21 +186,101 @@ def claims_table(res: dict) -> str:
                           [[c["claim"], c["poster"], c["ours"], c["verdict"]] for c in claims(res)])
 
 
-SECTIONS = {"table1": table1, "table2": table2, "table3": table3, "claims": claims_table}
+#: The time limits of the main job in full mode on the project's 2-core machine (seconds).
+MAIN_JOB_LIMIT, CHAPTER_LIMIT = 25 * 60, 8 * 60
 
 
-def update_readme(path: Path, res: dict) -> None:
-    """Rewrite every ``<!-- BEGIN results:NAME -->`` ... ``<!-- END results:NAME -->`` block of ``path``."""
+def main_job(res: dict) -> str:
+    """How long the main job's steps took (``gesturelib.reproduce``), beside their limits."""
+    timing = res.get("main_job", {}).get("seconds")
+    if not timing:
+        return "n/a (run `make reproduce`)"
+    steps = [s for s in ("generate embedded dataset", "prepare clips") if s in timing]
+    steps += sorted(s for s in timing if s.endswith(".ipynb"))
+    mode = "quick mode" if timing.get("quick") else "full mode"
+
+    def row(name: str, seconds: float, limit: float | None) -> list[str]:
+        within = "n/a" if limit is None or timing.get("quick") else ("yes" if seconds <= limit else "no")
+        return [name, f"{seconds / 60:.1f}", within]
+
+    rows = [row(s, timing[s], CHAPTER_LIMIT if s.endswith(".ipynb") else None) for s in steps]
+    rows.append(row("**whole job**", timing["total"], MAIN_JOB_LIMIT))
+    return (f"Minutes per step of the last `make reproduce` ({mode}), beside the limits: "
+            f"{CHAPTER_LIMIT // 60} minutes per chapter, {MAIN_JOB_LIMIT // 60} for the whole job.\n\n"
+            + markdown_table(["step", "minutes", "within its limit"], rows))
+
+
+SECTIONS = {"table1": table1, "table2": table2, "table3": table3, "claims": claims_table, "main_job": main_job}
+
+#: The parts of a training epoch that ``benchmarks/bench_speed.py`` times, in the order shown.
+EPOCH_PARTS = ("data", "teacher", "forward", "backward", "optimizer", "validation")
+
+
+def performance(bench: dict) -> str:
+    """The README's performance section from ``results/benchmarks.json`` (``benchmarks/bench_speed.py``):
+    where a training epoch's time goes per kind, and batch-1 latency beside r3d_18."""
+    peak = bench["matmul_gflops"]
+    training = bench["training"]
+    teacher_step = training.get("cnn3d", {}).get("step_ms")
+
+    def own_epoch(fig: dict) -> float:  # the epoch without the teacher's passes
+        return sum(s for p, s in fig["epoch_seconds"].items() if p != "teacher")
+
+    teacher_epoch = own_epoch(training["cnn3d"]) if "cnn3d" in training else None
+    rows = []
+    for kind, fig in training.items():
+        parts = fig["epoch_seconds"]
+        rows.append([kind, _params(fig["params"]), *(_num(parts.get(p), "{:.2f}") for p in EPOCH_PARTS),
+                     _num(fig["step_ms"]), _num(fig["step_ms"] / teacher_step if teacher_step else None, "{:.2f}"),
+                     _num(own_epoch(fig) / teacher_epoch if teacher_epoch else None, "{:.2f}"),
+                     _num(fig["train_gflops"]), _num(100 * fig["fraction_of_matmul"], "{:.0f} %")])
+    setup = bench["setup"]
+    lines = [
+        f"Training on one thread ({bench['machine']['capability']}, torch {bench['machine']['torch']}), "
+        f"seconds per epoch of {setup['clips']} clips (batch {setup['batch_size']}) by part, the "
+        f"validation pass over {setup['val_clips']} clips, and the step's compute (forward + backward + "
+        f"optimizer) and the whole epoch without the teacher's passes beside the 3D-CNN teacher's. The same run's 1024^3 matrix product: {peak:.1f} GFLOP/s. "
+        "\"teacher\" is the teacher's forward pass that online distillation adds to a student's step.",
+        "",
+        markdown_table(["model", "params", *(f"{p} s" for p in EPOCH_PARTS), "step ms", "x teacher step",
+                        "epoch x teacher", "GFLOP/s", "of matmul"], rows),
+    ]
+    latency = bench["latency"]
+    r3d = latency["r3d_18_ms"]
+    forms = [[f"small student, {form}", _num(fig["median_ms"], "{:.3f}"),
+              "n/a" if fig["median_ms"] is None else f"1/{r3d / fig['median_ms']:.0f}", fig["note"]]
+             for form, fig in latency["student_small"].items()]
+    forms.append(["torchvision r3d_18 (both streams)", _num(r3d, "{:.1f}"), "1", ""])
+    lines += ["", "Latency of one clip at batch 1 on one thread, median ms, measured side by side:", "",
+              markdown_table(["model and form", "ms per clip", "x r3d_18", "note"], forms)]
+    return "\n".join(lines)
+
+
+def _replace_block(text: str, name: str, content: str, path: Path) -> str:
+    pattern = re.compile(rf"(<!-- BEGIN results:{name} -->\n).*?(<!-- END results:{name} -->)", re.S)
+    if not pattern.search(text):
+        raise ValueError(f"{path}: no results:{name} markers")
+    return pattern.sub(lambda m: m[1] + content + "\n" + m[2], text)
+
+
+def _rewrite(path: Path, blocks: dict[str, str]) -> None:
     text = Path(path).read_text()
-    for name, make in SECTIONS.items():
-        pattern = re.compile(rf"(<!-- BEGIN results:{name} -->\n).*?(<!-- END results:{name} -->)", re.S)
-        if not pattern.search(text):
-            raise ValueError(f"{path}: no results:{name} markers")
-        table = make(res)
-        text = pattern.sub(lambda m: m[1] + table + "\n" + m[2], text)
+    for name, content in blocks.items():
+        text = _replace_block(text, name, content, path)
     tmp = Path(path).with_suffix(".md.tmp")
     tmp.write_text(text)
     tmp.replace(path)
+
+
+def update_readme(path: Path, res: dict) -> None:
+    """Rewrite every ``<!-- BEGIN results:NAME -->`` ... ``<!-- END results:NAME -->`` block of
+    ``path`` that the results file fills (:data:`SECTIONS`)."""
+    _rewrite(path, {name: make(res) for name, make in SECTIONS.items()})
+
+
+def update_performance(path: Path, bench: dict) -> None:
+    """Rewrite the ``results:performance`` block of ``path`` from ``results/benchmarks.json``."""
+    _rewrite(path, {"performance": performance(bench)})
 
 
 def size_accuracy_points(res: dict) -> list[dict[str, Any]]:

@@ -163,6 +163,29 @@ def test_channels_last_3d_gives_the_same_logits():
     torch.testing.assert_close(model(clips), expected, atol=1e-5, rtol=1e-4)
 
 
+@pytest.mark.parametrize("kind", models.KINDS)
+def test_stream_conversion_to_channels_last_changes_no_number(kind):
+    """A stream handed to the convolutions in their memory format: the very logits and gradients of
+    letting each convolution convert it (what nn.Sequential alone would do)."""
+    torch.manual_seed(0)
+    model = models.build(kind, "course").to(memory_format=torch.channels_last_3d)
+    clips = torch.rand(3, *models.input_shape("course"))
+
+    def logits_and_grads():
+        model.zero_grad()
+        torch.manual_seed(1)  # the same dropout masks
+        logits = model(clips)
+        logits.square().sum().backward()
+        return logits.detach(), [p.grad.clone() for p in model.parameters()]
+
+    converted = logits_and_grads()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(models.StreamEncoder, "forward", torch.nn.Sequential.forward)
+        plain = logits_and_grads()
+    assert torch.equal(converted[0], plain[0])
+    assert all(torch.equal(a, b) for a, b in zip(converted[1], plain[1]))
+
+
 @pytest.mark.parametrize(
     "kind, shape, lengths, message",
     [

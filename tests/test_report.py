@@ -77,3 +77,55 @@ def test_size_accuracy_points_and_figure():
     fig = report.plot_accuracy_vs_size(res)
     assert fig.axes[0].get_xscale() == "log" and len(fig.axes[0].collections) >= 2
     assert report.plot_accuracy_vs_size({}).axes[0].texts  # says that chapter 08 has not run
+
+
+def test_main_job_table_marks_steps_over_their_limits():
+    timing = {"generate embedded dataset": 30.0, "prepare clips": 10.0, "03_baselines.ipynb": 400.0,
+              "06_distillation.ipynb": 600.0, "total": 1200.0, "quick": False}
+    table = report.main_job({"main_job": {"seconds": timing}})
+    rows = {line.split(" | ")[0].strip("| "): line for line in table.splitlines() if line.startswith("| ")}
+    assert rows["03_baselines.ipynb"].endswith("| 6.7 | yes |")
+    assert rows["06_distillation.ipynb"].endswith("| 10.0 | no |")  # over the 8-minute chapter limit
+    assert rows["**whole job**"].endswith("| 20.0 | yes |")
+    assert "| n/a |" in rows["prepare clips"]
+    assert "quick mode" in report.main_job({"main_job": {"seconds": {**timing, "quick": True}}})
+    assert report.main_job({}).startswith("n/a")
+
+
+BENCH = {
+    "machine": {"torch": "2.x", "capability": "AVX2", "threads": 1},
+    "setup": {"clips": 64, "val_clips": 32, "batch_size": 32, "rounds": 1, "preset": "course"},
+    "matmul_gflops": 100.0,
+    "training": {
+        "cnn3d": {"params": 300_000, "train_gflop_per_clip": 0.2, "step_ms": 100.0, "train_gflops": 50.0,
+                  "fraction_of_matmul": 0.5,
+                  "epoch_seconds": {"data": 0.1, "forward": 1.0, "backward": 1.0, "optimizer": 0.1, "validation": 0.5}},
+        "student_small": {"params": 19_000, "train_gflop_per_clip": 0.01, "step_ms": 20.0, "train_gflops": 10.0,
+                          "fraction_of_matmul": 0.1,
+                          "epoch_seconds": {"data": 0.1, "teacher": 1.2, "forward": 0.2, "backward": 0.2,
+                                            "optimizer": 0.0, "validation": 0.1}},
+    },
+    "latency": {"student_small": {"fp32": {"median_ms": 0.5, "note": ""},
+                                  "fp16": {"median_ms": None, "note": "no fp16 kernel"}},
+                "r3d_18_ms": 80.0},
+}
+
+
+def test_performance_section_reads_the_benchmark_file(tmp_path):
+    text = report.performance(BENCH)
+    rows = {line.split(" | ")[0].strip("| "): line for line in text.splitlines() if line.startswith("| ")}
+    assert "| 0.20 |" in rows["student_small"] and "| 10 % |" in rows["student_small"]  # 20 ms / 100 ms
+    assert "| n/a |" in rows["cnn3d"]  # no teacher pass for the teacher itself
+    assert "| 1/160 |" in rows["small student, fp32"] and "no fp16 kernel" in rows["small student, fp16"]
+    readme = tmp_path / "README.md"
+    readme.write_text("a\n<!-- BEGIN results:performance -->\nold\n<!-- END results:performance -->\nb\n")
+    report.update_performance(readme, BENCH)
+    assert "1/160" in readme.read_text() and "\nold\n" not in readme.read_text()
+
+
+def test_the_readme_has_every_generated_block():
+    from gesturelib import config
+
+    text = (config.REPO_ROOT / "README.md").read_text()
+    for name in [*report.SECTIONS, "performance"]:
+        assert f"<!-- BEGIN results:{name} -->" in text and f"<!-- END results:{name} -->" in text
