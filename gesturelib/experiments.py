@@ -44,6 +44,13 @@ PATIENCE = train.PLATEAU_EPOCHS
 TEMPERATURE_CANDIDATES = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0)
 
 
+#: A training epoch's cost per kind relative to the teacher's, and what the teacher's forward pass adds
+#: to a distilled student's epoch (``benchmarks/bench_speed.py``, course preset, one thread). They only
+#: decide the order in which :func:`train_all` hands out runs, never a result.
+EPOCH_COST = {"cnn3d": 1.0, "lstm": 1.2, "joint": 1.15, "student_medium": 0.32, "student_small": 0.27}
+TEACHER_COST = 0.4
+
+
 @dataclass(frozen=True)
 class Budget:
     """How much training a chapter can afford.
@@ -246,6 +253,15 @@ def run(recipe: str, kind: str, **options: Any) -> Run:
     return Run(recipe, kind, tuple(sorted(options.items())))
 
 
+def expected_cost(model_run: Run) -> float:
+    """A run's training cost at its cap of epochs, in teacher epochs (:data:`EPOCH_COST`)."""
+    options = dict(model_run.options)
+    per_epoch = EPOCH_COST.get(model_run.kind, 1.0)
+    if model_run.recipe == "student" and options.get("with_teacher", True):
+        per_epoch += TEACHER_COST
+    return per_epoch * (options.get("epochs") or budget().epochs[model_run.kind])
+
+
 def _train_in_worker(model_run: Run, dataset_dir: str | None) -> None:
     torch.set_num_threads(1)
     model_run(splits(dataset_dir))
@@ -271,7 +287,9 @@ def train_all(runs: Sequence[Run], dataset_dir: str | Path | None = None, worker
                 model_run(s)
         except modelcache.NotCached as not_cached:
             by_folder.setdefault(not_cached.folder, model_run)
-    missing = list(by_folder.values())
+    # The longest runs first, so that the last one to finish is a short one and no core waits long;
+    # runs of one seed and teacher keep their order, so a later one reads the earlier one's teacher memo.
+    missing = sorted(by_folder.values(), key=expected_cost, reverse=True)
     workers = min(workers or os.cpu_count() or 1, len(missing))
     directory = None if dataset_dir is None else str(dataset_dir)
     with tqdm(total=len(missing), desc=f"training on {max(workers, 1)} cores", unit="model",

@@ -22,6 +22,16 @@ def test_run_stands_for_a_recipe_call():
         experiments.run("distilled", "student_small")
 
 
+def test_longest_runs_are_handed_out_first():
+    runs = [experiments.run("trained", "student_small"), experiments.run("student", "student_small", seed=1),
+            experiments.run("trained", "lstm"), experiments.run("student", "student_medium", seed=1),
+            experiments.run("student", "student_small", seed=1, epochs=5)]
+    order = sorted(runs, key=experiments.expected_cost, reverse=True)
+    # the LSTM baseline, then the distilled students (the medium one first: it pays for the
+    # teacher, the small one of the same seed reads its memo), then the short runs
+    assert order == [runs[2], runs[3], runs[1], runs[0], runs[4]]
+
+
 def test_every_chapter_model_trains_on_one_thread():
     assert all(experiments.train_config(kind).num_threads == 1 for kind in experiments.FULL.epochs)
 
