@@ -28,7 +28,7 @@ import time
 
 import torch
 from torch.utils.data import TensorDataset
-from torch.utils.flop_counter import FlopCounterMode
+from torch.utils.flop_counter import FlopCounterMode, conv_flop_count
 from torchvision.models.video import r3d_18
 
 from gesturelib import models, train
@@ -48,12 +48,21 @@ def matmul_gflops(size: int = 1024, seconds: float = 1.0) -> float:
     return best
 
 
+def _conv_backward_flops(grad_out_shape, x_shape, w_shape, _bias, _stride, _padding, _dilation, transposed,
+                         _output_padding, _groups, output_mask, out_shape=None) -> int:
+    """A convolution's backward pass: each gradient it computes (input, weight) costs what the
+    forward pass does. PyTorch's own formula ignores ``groups`` and counts a grouped
+    convolution's weight gradient as if it were dense."""
+    return conv_flop_count(x_shape, w_shape, grad_out_shape, transposed) * (int(output_mask[0]) + int(output_mask[1]))
+
+
 def training_flops_per_clip(model: torch.nn.Module, preset: str, batch: int = 4) -> float:
     """Convolution + matrix FLOPs of one training step (forward + backward), per clip."""
     model.train()
     clips = torch.rand(batch, *models.input_shape(preset))
     labels = torch.randint(0, models.NUM_CLASSES, (batch,))
-    with FlopCounterMode(display=False) as counter:
+    with FlopCounterMode(display=False,
+                         custom_mapping={torch.ops.aten.convolution_backward: _conv_backward_flops}) as counter:
         torch.nn.functional.cross_entropy(model(clips), labels).backward()
     model.zero_grad(set_to_none=True)
     return counter.get_total_flops() / batch

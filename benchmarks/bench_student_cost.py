@@ -71,11 +71,12 @@ class AugmentedClips(Dataset):
 
 def _stem_only(model: models.RecurrentClassifier, stride: tuple[int, int, int]) -> nn.Module:
     """A max-pool student whose first convolution strides by ``stride`` (its pool keeps the rest)."""
-    for stream in (model.encoder.body, model.encoder.hand):
-        conv, pool = stream[1], stream[2]
-        stream[1] = nn.Conv3d(conv.in_channels, conv.out_channels, conv.kernel_size, stride=stride, bias=False)
-        rest = tuple(p // s for p, s in zip(pool.kernel_size, stride))
-        stream[2] = nn.MaxPool3d(rest) if rest != (1, 1, 1) else nn.Identity()
+    encoder = model.encoder
+    conv, pool = encoder[1], encoder[2]
+    encoder[1] = nn.Conv3d(conv.in_channels, conv.out_channels, conv.kernel_size, stride=stride, bias=False,
+                           groups=conv.groups)
+    rest = tuple(p // s for p, s in zip(pool.kernel_size, stride))
+    encoder[2] = nn.MaxPool3d(rest) if rest != (1, 1, 1) else nn.Identity()
     return model
 
 

@@ -47,8 +47,8 @@ TEMPERATURE_CANDIDATES = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0)
 #: A training epoch's cost per kind relative to the teacher's, and what the teacher's forward pass adds
 #: to a distilled student's epoch (``benchmarks/bench_speed.py``, course preset, one thread). They only
 #: decide the order in which :func:`train_all` hands out runs, never a result.
-EPOCH_COST = {"cnn3d": 1.0, "lstm": 1.2, "joint": 1.15, "student_medium": 0.32, "student_small": 0.27}
-TEACHER_COST = 0.4
+EPOCH_COST = {"cnn3d": 1.0, "lstm": 1.35, "joint": 1.0, "student_medium": 0.25, "student_small": 0.2}
+TEACHER_COST = 0.27
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ Every model reads the clip tensor convention of the project, float
 returns logits over the 20 gestures. Each stream (body, hand) has its own
 convolutional encoder in Pigou et al.'s (2014) style: three convolutions, each
 followed by 2x max-pooling, batch norm and ReLU; the two streams' features are
-concatenated.
+concatenated. The two encoders run as one network of grouped convolutions
+(:class:`TwoStreamEncoder`).
 
 - ``cnn3d``: the baseline and the teacher. The encoder sees the whole clip;
   dropout, a fully connected layer, dropout and the classifier follow.
@@ -222,7 +223,7 @@ def input_shape(preset: str) -> tuple[int, int, int, int, int]:
 
 
 def _conv_block(in_maps: int, out_maps: int, kernel: int, temporal_kernel: int,
-                pool: tuple[int, int, int], strided: bool = False) -> list[nn.Module]:
+                pool: tuple[int, int, int], strided: bool = False, streams: int = 1) -> list[nn.Module]:
     """Convolution that keeps the size ("same" padding), max-pool, batch norm, ReLU.
 
     Pooling before batch norm and ReLU gives the same kind of block at an
@@ -231,63 +232,69 @@ def _conv_block(in_maps: int, out_maps: int, kernel: int, temporal_kernel: int,
 
     ``strided`` (the students): the convolution strides by ``pool`` and there
     is no max-pool; the output has the same size.
+
+    ``streams``: how many streams the block serves side by side, each with its
+    own weights: ``in_maps`` and ``out_maps`` per stream, a convolution with
+    ``groups=streams`` (each stream's output maps read only that stream's
+    input maps), and batch norm and ReLU, which act on each map alone anyway.
     """
     pad_t, total = temporal_kernel // 2, kernel - 1
     shape = (temporal_kernel, kernel, kernel)
+    maps_in, maps_out = in_maps * streams, out_maps * streams
     # No convolution bias: the batch norm's shift that follows does its job.
     if strided and kernel % 2:  # odd kernel: the convolution pads by itself, no padded copy
-        conv = [nn.Conv3d(in_maps, out_maps, shape, stride=pool, padding=(pad_t, total // 2, total // 2),
-                          bias=False)]
+        conv = [nn.Conv3d(maps_in, maps_out, shape, stride=pool, padding=(pad_t, total // 2, total // 2),
+                          bias=False, groups=streams)]
     else:
         # Explicit zero padding (rather than padding="same") so even kernels such as
         # Pigou's 4x4 pad the same way in PyTorch and in exported ONNX graphs.
         pad = nn.ZeroPad3d((total // 2, total - total // 2, total // 2, total - total // 2, pad_t, pad_t))
-        conv = [pad, nn.Conv3d(in_maps, out_maps, shape, stride=pool if strided else 1, bias=False)]
+        conv = [pad, nn.Conv3d(maps_in, maps_out, shape, stride=pool if strided else 1, bias=False,
+                               groups=streams)]
     pooling = [] if strided else [nn.MaxPool3d(pool)]
-    return [*conv, *pooling, nn.BatchNorm3d(out_maps), nn.ReLU(inplace=True)]
+    return [*conv, *pooling, nn.BatchNorm3d(maps_out), nn.ReLU(inplace=True)]
 
 
-class StreamEncoder(nn.Sequential):
-    """Three convolution blocks for one stream: ``(N, 2, T, H, W) -> (N, maps, T', H/8, W/8)``."""
+class TwoStreamEncoder(nn.Sequential):
+    """The body and hand encoders, three convolution blocks each with weights of their own,
+    run as one network.
+
+    Every convolution has ``groups=2`` (AlexNet's trick for its two GPUs): the
+    first half of its output maps reads only the body stream's maps, the
+    second half only the hand stream's. Batch norm and ReLU act on each map
+    alone, so this is exactly two separate encoders, in half the operations:
+    on a CPU a student's training step costs about a third less than with one
+    encoder per stream (``benchmarks/bench_speed.py``).
+
+    ``maps``: ``(N, 2, 2, T, H, W) -> (N, 2 x maps, T', h, w)``, the body's maps first.
+    ``forward``: those maps flattened, ``(N, features)`` (the 3D-CNN). ``steps``: the
+    same per time step, ``(N, T', features per step)`` (the recurrent models).
+    """
 
     def __init__(self, arch: Architecture, temporal_kernel: int, temporal_pools: tuple[int, int, int]):
         layers: list[nn.Module] = []
         in_maps = CHANNELS
         for maps, kernel, tpool in zip(arch.conv, arch.kernels, temporal_pools):
-            layers += _conv_block(in_maps, maps, kernel, temporal_kernel, (tpool, 2, 2), arch.strided)
+            layers += _conv_block(in_maps, maps, kernel, temporal_kernel, (tpool, 2, 2), arch.strided, STREAMS)
             in_maps = maps
         super().__init__(*layers)
 
-    def forward(self, clips: torch.Tensor) -> torch.Tensor:
-        # Hand the stream to the convolutions in their memory format (channels_last_3d on a
-        # CPU): converted once here, rather than by the first convolution in the forward pass
-        # and again in the backward pass. The same numbers, a tenth less time per student step.
+    def maps(self, clips: torch.Tensor) -> torch.Tensor:
+        x = clips.flatten(1, 2)  # (N, 4, T, H, W): body gray, body depth, hand gray, hand depth
+        # Hand the input to the convolutions in their memory format (channels_last_3d on a
+        # CPU): converted once here, rather than by the first convolution in the forward
+        # pass and again in the backward pass. The same numbers in less time.
         first = next(m for m in self if isinstance(m, nn.Conv3d))
         if first.weight.is_contiguous(memory_format=torch.channels_last_3d):
-            clips = clips.contiguous(memory_format=torch.channels_last_3d)
-        return super().forward(clips)
-
-
-class TwoStreamEncoder(nn.Module):
-    """Body and hand encoders with separate weights.
-
-    ``forward``: both streams' maps flattened and concatenated, ``(N, features)``
-    (the 3D-CNN). ``steps``: the same per time step, ``(N, T', features per step)``
-    (the recurrent models).
-    """
-
-    def __init__(self, arch: Architecture, temporal_kernel: int, temporal_pools: tuple[int, int, int]):
-        super().__init__()
-        self.body = StreamEncoder(arch, temporal_kernel, temporal_pools)
-        self.hand = StreamEncoder(arch, temporal_kernel, temporal_pools)
+            x = x.contiguous(memory_format=torch.channels_last_3d)
+        return super().forward(x)
 
     def forward(self, clips: torch.Tensor) -> torch.Tensor:
-        return torch.cat([self.body(clips[:, 0]).flatten(1), self.hand(clips[:, 1]).flatten(1)], dim=1)
+        return self.maps(clips).flatten(1)
 
     def steps(self, clips: torch.Tensor) -> torch.Tensor:
-        # (N, maps, T', h, w) -> (N, T', maps * h * w) per stream
-        return torch.cat([self.body(clips[:, 0]).transpose(1, 2).flatten(2),
-                          self.hand(clips[:, 1]).transpose(1, 2).flatten(2)], dim=2)
+        # (N, 2 x maps, T', h, w) -> (N, T', 2 x maps x h x w)
+        return self.maps(clips).transpose(1, 2).flatten(2)
 
 
 def _check_input(clips: torch.Tensor, preset: str, min_frames: int, exact_frames: bool) -> None:

@@ -80,20 +80,13 @@ _QUIET_LAYERS = ("ReLU", "Dropout")
 def layer_table(kind: str, preset: str = "course") -> pd.DataFrame:
     """Layers of ``models.build(kind, preset)`` with their output shape (one clip) and parameters.
 
-    The hand stream has exactly the body stream's layers, so it is one row;
-    ReLU and dropout rows are left out (no parameters, same shape); the last
-    row is the total, which equals :func:`models.count_params`.
+    The encoder's rows hold both streams side by side (grouped convolutions:
+    twice the maps of one stream, half of them the body's); ReLU and dropout
+    rows are left out (no parameters, same shape); the last row is the total,
+    which equals :func:`models.count_params`.
     """
-    rows, hand = [], None
-    for layer in models.describe(kind, preset):
-        if layer.name.startswith("encoder.hand."):
-            hand = (hand or 0) + layer.params
-            continue
-        if hand is not None:  # the hand stream ended just before this layer
-            rows.append(("encoder.hand", "same layers as encoder.body", "", hand))
-            hand = None
-        if layer.layer not in _QUIET_LAYERS:
-            rows.append((layer.name, layer.layer, str(layer.output_shape), layer.params))
+    rows = [(layer.name, layer.layer, str(layer.output_shape), layer.params)
+            for layer in models.describe(kind, preset) if layer.layer not in _QUIET_LAYERS]
     total = models.count_params(models.build(kind, preset))
     rows.append(("total", "", "", total))
     return pd.DataFrame(rows, columns=["layer", "type", "output shape", "params"]).set_index("layer")
@@ -196,7 +189,7 @@ def yardstick_table(ordered, unordered, teacher_val_accuracy: float, teacher_tes
 
 
 def temporal_receptive_field(kind: str, preset: str = "course") -> pd.DataFrame:
-    """How far along time each output of the body encoder of ``models.build(kind, preset)`` sees.
+    """How far along time each output of the encoder of ``models.build(kind, preset)`` sees.
 
     One row per convolution and max-pool: its temporal kernel and stride, the number of input
     frames between two neighbouring outputs (``frames per output step``), and the number of
@@ -205,14 +198,14 @@ def temporal_receptive_field(kind: str, preset: str = "course") -> pd.DataFrame:
     the current step to the field, and its stride multiplies the step.
     """
     field, step, rows = 1, 1, []
-    for name, layer in models.build(kind, preset).encoder.body.named_children():
+    for name, layer in models.build(kind, preset).encoder.named_children():
         if not isinstance(layer, (nn.Conv3d, nn.MaxPool3d)):
             continue
         kernel = layer.kernel_size if isinstance(layer.kernel_size, int) else layer.kernel_size[0]
         stride = layer.stride if isinstance(layer.stride, int) else layer.stride[0]
         field += (kernel - 1) * step
         step *= stride
-        rows.append({"layer": f"encoder.body.{name}", "type": type(layer).__name__, "temporal kernel": kernel,
+        rows.append({"layer": f"encoder.{name}", "type": type(layer).__name__, "temporal kernel": kernel,
                      "temporal stride": stride, "frames per output step": step, "receptive field (frames)": field})
     return pd.DataFrame(rows).set_index("layer")
 

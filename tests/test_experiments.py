@@ -22,7 +22,8 @@ def test_run_stands_for_a_recipe_call():
         experiments.run("distilled", "student_small")
 
 
-def test_longest_runs_are_handed_out_first():
+def test_longest_runs_are_handed_out_first(monkeypatch):
+    monkeypatch.setattr(experiments, "budget", lambda: experiments.FULL)  # the caps of full mode
     runs = [experiments.run("trained", "student_small"), experiments.run("student", "student_small", seed=1),
             experiments.run("trained", "lstm"), experiments.run("student", "student_medium", seed=1),
             experiments.run("student", "student_small", seed=1, epochs=5)]

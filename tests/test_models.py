@@ -1,5 +1,7 @@
 """Shapes, parameter counts and mixed-length batches of the poster's models."""
 
+import copy
+
 import pytest
 import torch
 
@@ -74,7 +76,7 @@ def test_describe_lists_layers_with_shapes_and_all_parameters(kind):
 
 def test_describe_of_the_paper_3d_cnn_shows_pigou_maps():
     convs = [row for row in models.describe("cnn3d", "paper") if row.layer == "Conv3d"]
-    assert [row.output_shape[1] for row in convs] == [16, 32, 48] * 2  # body then hand stream
+    assert [row.output_shape[1] for row in convs] == [2 * 16, 2 * 32, 2 * 48]  # body and hand maps side by side
 
 
 @pytest.mark.parametrize("kind", ["joint", "lstm", "student_small"])
@@ -112,7 +114,7 @@ def test_no_parameter_sees_only_padding_on_a_course_clip(kind):
     model = models.build(kind, "course").train()
     model(torch.rand(2, *models.input_shape("course"))).square().sum().backward()
     convs = [(name, m) for name, m in model.named_modules() if isinstance(m, torch.nn.Conv3d)]
-    assert len(convs) == 6
+    assert len(convs) == 3  # each grouped: the body's and the hand's convolution side by side
     for name, conv in convs:
         per_tap = conv.weight.grad.abs().sum(dim=(0, 1, 3, 4))
         assert per_tap.shape == (3,) and (per_tap > 0).all(), (name, per_tap)
@@ -137,10 +139,10 @@ def test_time_steps_see_frames_across_group_boundaries(kind):
 
 def test_students_keep_the_joint_models_shapes():
     def encoder_out(kind):
-        rows = [row for row in models.describe(kind, "course") if row.name.startswith("encoder.body")]
+        rows = [row for row in models.describe(kind, "course") if row.name.startswith("encoder.")]
         return rows[-1].output_shape
     joint = encoder_out("joint")
-    assert joint == (1, 32, 4, 4, 4)  # 16 frames -> 4 LSTM steps of 4x4 maps
+    assert joint == (1, 64, 4, 4, 4)  # 2 streams x 32 maps; 16 frames -> 4 LSTM steps of 4x4 maps
     assert encoder_out("student_small")[2:] == joint[2:]
     assert encoder_out("student_medium")[2:] == joint[2:]
 
@@ -165,7 +167,7 @@ def test_channels_last_3d_gives_the_same_logits():
 
 @pytest.mark.parametrize("kind", models.KINDS)
 def test_stream_conversion_to_channels_last_changes_no_number(kind):
-    """A stream handed to the convolutions in their memory format: the very logits and gradients of
+    """The input handed to the convolutions in their memory format: the very logits and gradients of
     letting each convolution convert it (what nn.Sequential alone would do)."""
     torch.manual_seed(0)
     model = models.build(kind, "course").to(memory_format=torch.channels_last_3d)
@@ -180,10 +182,48 @@ def test_stream_conversion_to_channels_last_changes_no_number(kind):
 
     converted = logits_and_grads()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(models.StreamEncoder, "forward", torch.nn.Sequential.forward)
+        patch.setattr(models.TwoStreamEncoder, "maps",
+                      lambda self, clips: torch.nn.Sequential.forward(self, clips.flatten(1, 2)))
         plain = logits_and_grads()
     assert torch.equal(converted[0], plain[0])
     assert all(torch.equal(a, b) for a, b in zip(converted[1], plain[1]))
+
+
+def _one_stream(encoder: torch.nn.Sequential, stream: int) -> torch.nn.Sequential:
+    """Stream ``stream``'s encoder on its own: plain convolutions and batch norms holding its half
+    of the grouped layers' weights and statistics."""
+    layers = []
+    for layer in encoder:
+        if isinstance(layer, torch.nn.Conv3d):
+            own = torch.nn.Conv3d(layer.in_channels // 2, layer.out_channels // 2, layer.kernel_size,
+                                  layer.stride, layer.padding, bias=False)
+            own.weight.data = layer.weight.data.chunk(2)[stream].clone()
+        elif isinstance(layer, torch.nn.BatchNorm3d):
+            own = torch.nn.BatchNorm3d(layer.num_features // 2)
+            for name in ("weight", "bias", "running_mean", "running_var"):
+                getattr(own, name).data = getattr(layer, name).data.chunk(2)[stream].clone()
+        else:
+            own = copy.deepcopy(layer)
+        layers.append(own)
+    return torch.nn.Sequential(*layers)
+
+
+@pytest.mark.parametrize("kind", models.KINDS)
+@pytest.mark.parametrize("training", [True, False])
+def test_grouped_encoder_is_two_separate_stream_encoders(kind, training):
+    torch.manual_seed(0)
+    encoder = models.build(kind, "course").encoder.train(training)
+    for layer in encoder:  # statistics and affine terms that tell the maps apart
+        if isinstance(layer, torch.nn.BatchNorm3d):
+            for name in ("weight", "bias", "running_mean"):
+                getattr(layer, name).data.normal_()
+            layer.running_var.data.uniform_(0.5, 2.0)
+    clips = torch.rand(3, *models.input_shape("course"))
+    streams = [_one_stream(encoder, i).train(training) for i in range(2)]
+    separate = torch.cat([stream(clips[:, i]).flatten(1) for i, stream in enumerate(streams)], dim=1)
+    torch.testing.assert_close(encoder(clips), separate, atol=1e-5, rtol=1e-4)
+    per_step = torch.cat([stream(clips[:, i]).transpose(1, 2).flatten(2) for i, stream in enumerate(streams)], dim=2)
+    torch.testing.assert_close(encoder.steps(clips), per_step, atol=1e-5, rtol=1e-4)
 
 
 @pytest.mark.parametrize(
