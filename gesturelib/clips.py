@@ -390,16 +390,13 @@ class _ClipCanvas:
     def add_gray(self, k: int, gray: list[np.ndarray]) -> None:
         """Clip frame ``k`` from its body and hand windows of the uint8 gray frame."""
         for stream, window in enumerate(gray):
-            self.gray[stream, k] = np.rint(_resize(window.astype(np.float32), self.settings.size))
+            self.gray[stream, k] = gray_crop(window, self.settings.size)
 
     def add_depth(self, k: int, depth: list[np.ndarray], mask: list[np.ndarray]) -> None:
         """Clip frame ``k`` from its windows of the depth (mm) and user-mask frames."""
         for stream, (depth_window, mask_window) in enumerate(zip(depth, mask)):
-            depth_mm = depth_window.astype(np.float32)
-            user = (mask_window & (depth_mm > 0)).astype(np.float32)  # 0 mm: no reading
-            small = _resize(cv2.merge([user, depth_mm * user]), self.settings.size)
-            self.coverage[stream, k] = small[..., 0]
-            self.user_depth[stream, k] = small[..., 1] / np.maximum(small[..., 0], 1e-6)
+            self.coverage[stream, k], self.user_depth[stream, k] = depth_crop(depth_window, mask_window,
+                                                                              self.settings.size)
 
     def add(self, k: int, frame: dict[str, np.ndarray]) -> None:
         """Clip frame ``k`` from one decoded frame (``"gray"``, ``"depth"`` mm, ``"mask"``)."""
@@ -410,18 +407,39 @@ class _ClipCanvas:
 
     def finish(self) -> np.ndarray:
         """uint8 (2 [body, hand], 2 [gray, depth], K, size, size), depth normalised over the clip."""
-        gray, coverage, user_depth = self.gray, self.coverage, self.user_depth
-        if self.geometry.mirrored:
-            gray, coverage, user_depth = gray[..., ::-1], coverage[..., ::-1], user_depth[..., ::-1]
-        on_user = coverage > 0
-        if on_user.any():
-            near, far = np.percentile(user_depth[on_user], self.settings.depth_percentiles)
-        else:  # no user pixel in any crop: the depth channel stays empty
-            near = far = 0.0
-        floor = self.settings.depth_floor
-        mapped = floor + (far - user_depth) * ((255 - floor) / max(far - near, 1.0))
-        depth_image = np.rint(np.clip(mapped, floor, 255) * coverage).astype(np.uint8)
-        return np.ascontiguousarray(np.stack([gray, depth_image], axis=1))
+        return finish_clip(self.gray, self.coverage, self.user_depth, self.geometry.mirrored, self.settings)
+
+
+def gray_crop(window: np.ndarray, size: int) -> np.ndarray:
+    """A window of the uint8 gray frame resized to ``size`` x ``size`` (area average), uint8."""
+    return np.rint(_resize(window.astype(np.float32), size)).astype(np.uint8)
+
+
+def depth_crop(depth_window: np.ndarray, mask_window: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """A window of the depth (mm) and user-mask frames resized to ``size`` x ``size``: the fraction of
+    each output pixel on the user, and the mean depth of that part (mm), both float32."""
+    depth_mm = depth_window.astype(np.float32)
+    user = (mask_window & (depth_mm > 0)).astype(np.float32)  # 0 mm: no reading
+    small = _resize(cv2.merge([user, depth_mm * user]), size)
+    return small[..., 0], small[..., 1] / np.maximum(small[..., 0], 1e-6)
+
+
+def finish_clip(gray: np.ndarray, coverage: np.ndarray, user_depth: np.ndarray, mirrored: bool,
+                settings: ClipSettings) -> np.ndarray:
+    """The uint8 clip (2 [body, hand], 2 [gray, depth], K, size, size) from its resized crops, each
+    (2, K, size, size): flipped left-right when ``mirrored``, depth mapped over the clip's range
+    (see :class:`_ClipCanvas`)."""
+    if mirrored:
+        gray, coverage, user_depth = gray[..., ::-1], coverage[..., ::-1], user_depth[..., ::-1]
+    on_user = coverage > 0
+    if on_user.any():
+        near, far = np.percentile(user_depth[on_user], settings.depth_percentiles)
+    else:  # no user pixel in any crop: the depth channel stays empty
+        near = far = 0.0
+    floor = settings.depth_floor
+    mapped = floor + (far - user_depth) * ((255 - floor) / max(far - near, 1.0))
+    depth_image = np.rint(np.clip(mapped, floor, 255) * coverage).astype(np.uint8)
+    return np.ascontiguousarray(np.stack([gray, depth_image], axis=1))
 
 
 def render_clip(geometry: CropGeometry, frames: dict[str, np.ndarray], settings: ClipSettings) -> np.ndarray:
