@@ -479,12 +479,13 @@ GRID = {"raise_on": (0.2, 0.3, 0.45), "raise_off": (0.0, 0.1, 0.2), "lead": (0, 
         "min_confidence": (0.0, 0.3, 0.5, 0.7)}
 
 
-def tune(observed: Iterable[tuple[Truth, list[FrameCrops]]], predict: Predictor, settings: clips.ClipSettings,
-         base: SpottingConfig = SpottingConfig(), grid: dict[str, Sequence] | None = None
-         ) -> tuple[SpottingConfig, list[dict]]:
-    """The configuration of ``grid`` with the best mean Jaccard index over ``observed`` sequences (the
-    validation users': their ground truth and their crops from :func:`recognise`), and every
-    configuration's mean (one row each). Each span is classified once, whatever the thresholds."""
+def tune(observed: Iterable[tuple[Truth, list[FrameCrops]]], predictors: dict[str, Predictor],
+         settings: clips.ClipSettings, base: SpottingConfig = SpottingConfig(),
+         grid: dict[str, Sequence] | None = None) -> dict[str, tuple[SpottingConfig, list[dict]]]:
+    """For each model of ``predictors``, the configuration of ``grid`` with the best mean Jaccard index
+    over the ``observed`` sequences (the validation users': their ground truth and their crops from
+    :func:`observe`), and every configuration's mean (one row each). The sequences are read once for
+    all models, and each span is classified once per model, whatever the thresholds."""
     grid = grid or GRID
     names = list(grid)
     configs = []
@@ -493,27 +494,102 @@ def tune(observed: Iterable[tuple[Truth, list[FrameCrops]]], predict: Predictor,
             configs.append(replace(base, **dict(zip(names, values))))
         except ValueError:  # e.g. raise_off >= raise_on
             continue
-    totals = np.zeros(len(configs))
+    totals = {model: np.zeros(len(configs)) for model in predictors}
     count = 0
     for truth, crops in observed:
         by_number = {f.number: f for f in crops}
-        cache: dict[tuple[int, int], np.ndarray] = {}
+        clips_by_span: dict[tuple[int, int], np.ndarray] = {}
+        for model, predict in predictors.items():
+            cache: dict[tuple[int, int], np.ndarray] = {}
 
-        def classify(span: tuple[int, int]) -> np.ndarray:
-            if span not in cache:
-                frames_ = [by_number[n] for n in range(span[0], span[1] + 1) if n in by_number]
-                cache[span] = probabilities(predict, span_clip(frames_, settings))
-            return cache[span]
+            def classify(span: tuple[int, int]) -> np.ndarray:
+                if span not in cache:
+                    if span not in clips_by_span:
+                        frames_ = [by_number[n] for n in range(span[0], span[1] + 1) if n in by_number]
+                        clips_by_span[span] = span_clip(frames_, settings)
+                    cache[span] = probabilities(predict, clips_by_span[span])
+                return cache[span]
 
-        for i, config in enumerate(configs):
-            predicted = [d.gesture for d in spot(crops, truth.num_frames, config, classify)]
-            totals[i] += chalearn.jaccard_score(truth.gestures, predicted, truth.num_frames)
+            for i, config in enumerate(configs):
+                predicted = [d.gesture for d in spot(crops, truth.num_frames, config, classify)]
+                totals[model][i] += chalearn.jaccard_score(truth.gestures, predicted, truth.num_frames)
         count += 1
     if not count:
         raise ValueError("tune needs at least one observed sequence")
-    means = totals / count
-    rows = [{**{n: getattr(c, n) for n in names}, "mean_jaccard": float(m)} for c, m in zip(configs, means)]
-    return configs[int(means.argmax())], rows
+    tuned = {}
+    for model, total in totals.items():
+        means = total / count
+        rows = [{**{n: getattr(c, n) for n in names}, "mean_jaccard": float(m)} for c, m in zip(configs, means)]
+        tuned[model] = (configs[int(means.argmax())], rows)
+    return tuned
+
+
+def observe(sample: chalearn.Sample, settings: clips.ClipSettings, history: int = SpottingConfig.history
+            ) -> list[FrameCrops]:
+    """Every frame's crops of a sequence (what a :class:`Recogniser` keeps of each frame), without a model."""
+    cropper = OnlineCropper(settings, (sample.width, sample.height), history)
+    kept = []
+    for number, row, color, depth, user in frames(sample):
+        crops = cropper.crop(number, row, color, depth, user, sample.convert)
+        if crops is not None:
+            kept.append(crops)
+    return kept
+
+
+#: The kinds of spotting outcome :func:`spotting_errors` counts.
+OUTCOMES = ("correct", "wrong class", "missed", "split", "merged", "false alarm")
+
+
+def spotting_errors(truth: Sequence[Sequence[int]], predicted: Sequence[Sequence[int]]) -> dict[str, int]:
+    """What the spotting made of each gesture, by frame overlap of the intervals.
+
+    A true gesture that no prediction overlaps is *missed*; one that two or more
+    predictions overlap is *split*; a prediction that overlaps two or more true
+    gestures is *merged* (counted once per prediction, its gestures not counted
+    again). A true gesture overlapped by exactly one prediction that overlaps it
+    alone is *correct* or of the *wrong class*. A prediction that overlaps no
+    true gesture is a *false alarm*.
+    """
+    def overlaps(a, b) -> bool:
+        return a[1] <= b[2] and b[1] <= a[2]
+
+    counts = dict.fromkeys(OUTCOMES, 0)
+    merged_truth = set()
+    for p in predicted:
+        hits = [i for i, t in enumerate(truth) if overlaps(t, p)]
+        if not hits:
+            counts["false alarm"] += 1
+        elif len(hits) > 1:
+            counts["merged"] += 1
+            merged_truth.update(hits)
+    for i, t in enumerate(truth):
+        if i in merged_truth:
+            continue
+        hits = [p for p in predicted if overlaps(t, p)]
+        if not hits:
+            counts["missed"] += 1
+        elif len(hits) > 1:
+            counts["split"] += 1
+        else:
+            counts["correct" if hits[0][0] == t[0] else "wrong class"] += 1
+    return counts
+
+
+def throughput(sample: chalearn.Sample, predict: Predictor, settings: clips.ClipSettings,
+               config: SpottingConfig = SpottingConfig()) -> dict[str, float]:
+    """End-to-end speed of the recogniser on one sequence (decoding, cropping, the model every
+    ``stride`` frames and at each decision, spotting): frames per second, the real-time factor
+    against the sequence's own frame rate, milliseconds per frame by part, and the mean delay from a
+    gesture's end to its decision (frames of video, plus the time to compute the decision)."""
+    start = time.perf_counter()
+    result, _ = recognise(sample, predict, settings, config)
+    seconds = time.perf_counter() - start
+    fps = sample.num_frames / seconds
+    decisions = [d.decided_at - d.end for d in result.detections]
+    per_decision = result.seconds["model"] / max(1, len(result.detections) + sample.num_frames // config.stride)
+    return {"frames": sample.num_frames, "seconds": seconds, "fps": fps, "realtime_factor": fps / sample.fps,
+            **{f"{part}_ms_per_frame": 1e3 * s / sample.num_frames for part, s in result.seconds.items()},
+            "delay_s": (float(np.mean(decisions)) if decisions else config.delay) / sample.fps + per_decision}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -102,10 +102,16 @@ def test_recognise_reports_every_frame_and_spots_in_order(sample, predict):
 
 
 def test_tune_scores_every_configuration_and_keeps_the_best(sample, predict):
-    _, kept = stream.recognise(sample, predict, SETTINGS, scores_every_window=False, keep_crops=True)
+    kept = stream.observe(sample, SETTINGS)
+    online = stream.recognise(sample, predict, SETTINGS, scores_every_window=False, keep_crops=True)[1]
+    assert [f.number for f in kept] == [f.number for f in online]
+    assert all(np.array_equal(a.gray, b.gray) and np.array_equal(a.user_depth, b.user_depth) and a.height == b.height
+               for a, b in zip(kept, online))
     truth = stream.Truth(sample.name, sample.gestures, sample.num_frames)
     grid = {"raise_on": (0.2, 0.4), "raise_off": (0.1, 0.3), "min_confidence": (0.0, 0.99)}
-    best, rows = stream.tune([(truth, kept)], predict, SETTINGS, grid=grid)
+    tuned = stream.tune([(truth, kept)], {"student": predict, "same again": predict}, SETTINGS, grid=grid)
+    assert tuned["student"] == tuned["same again"]
+    best, rows = tuned["student"]
     assert len(rows) == 6  # (0.2, 0.3) is not a valid pair
     assert max(r["mean_jaccard"] for r in rows) == next(
         r["mean_jaccard"] for r in rows if all(r[k] == getattr(best, k) for k in grid))
@@ -184,3 +190,23 @@ def test_the_command_line_asks_for_what_it_needs(capsys):
     assert "--truth" in capsys.readouterr().err
     with pytest.raises(FileNotFoundError, match="no-such-model"):
         stream.load_model("no-such-model")
+
+
+def test_spotting_errors_name_each_outcome():
+    truth = [(1, 10, 20), (2, 30, 40), (3, 50, 60), (4, 70, 80), (5, 90, 100), (6, 110, 120)]
+    predicted = [(1, 12, 19),  # correct
+                 (9, 30, 40),  # wrong class
+                 # gesture 3 missed
+                 (4, 70, 74), (4, 76, 80),  # split
+                 (5, 95, 115),  # merges 5 and 6
+                 (7, 130, 140)]  # false alarm
+    assert stream.spotting_errors(truth, predicted) == {
+        "correct": 1, "wrong class": 1, "missed": 1, "split": 1, "merged": 1, "false alarm": 1}
+
+
+def test_throughput_reports_speed_by_part_and_the_delay(sample, predict):
+    figures = stream.throughput(sample, predict, SETTINGS)
+    assert figures["frames"] == sample.num_frames and figures["fps"] > 0
+    assert figures["realtime_factor"] == pytest.approx(figures["fps"] / sample.fps)
+    assert {"decode_ms_per_frame", "crop_ms_per_frame", "model_ms_per_frame"} <= set(figures)
+    assert figures["delay_s"] > 0
