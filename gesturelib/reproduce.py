@@ -23,9 +23,14 @@ from . import config, results
 NOTEBOOKS_DIR = config.REPO_ROOT / "notebooks"
 
 
+#: The chapter that gathers every other chapter's results: the main job runs it last.
+RESULTS_CHAPTER = "09_results.ipynb"
+
+
 def notebook_paths(only: list[str] | None = None) -> list[Path]:
-    """The numbered chapters (``NN_*.ipynb``) in order, optionally only those whose number is given."""
-    paths = sorted(p for p in NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+    """The numbered chapters (``NN_*.ipynb``) in order, the results chapter last (it reads what
+    every other chapter recorded, chapter 10 included); optionally only those whose number is given."""
+    paths = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"), key=lambda p: (p.name == RESULTS_CHAPTER, p.name))
     if only:
         paths = [p for p in paths if p.name[:2] in only]
     return paths

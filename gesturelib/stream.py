@@ -259,8 +259,7 @@ def torch_predictor(model: torch.nn.Module) -> Predictor:
 
 def probabilities(predict: Predictor, clip: np.ndarray) -> np.ndarray:
     """Class probabilities (20,) of one uint8 clip."""
-    batch = torch.from_numpy(clip).unsqueeze(0).float().div_(255)
-    return torch.softmax(predict(batch), dim=1)[0].numpy()
+    return batch_probabilities(predict, clip[None])[0]
 
 
 class Recogniser:
@@ -378,26 +377,34 @@ def recognise(sample: chalearn.Sample, predict: Predictor, settings: clips.ClipS
                           {"decode": decode, **recogniser.seconds}), kept
 
 
-def spot(crops: Sequence[FrameCrops], num_frames: int, config: SpottingConfig,
-         classify: Callable[[tuple[int, int]], np.ndarray]) -> list[Detection]:
-    """The detections of :class:`Recogniser` from a sequence's stored crops: the same spotter and
-    decisions, with ``classify(span) -> probabilities`` (so that :func:`tune` classifies each span once)."""
+def spans(crops: Sequence[FrameCrops], num_frames: int, config: SpottingConfig) -> list[tuple[int, int, int]]:
+    """``(start, end, decided_at)`` of every span the :class:`Spotter` closes over a sequence's stored
+    crops that holds at least ``min_frames`` cropped frames: the spans a :class:`Recogniser` decides on."""
     spotter = Spotter(config)
     by_number = {f.number: f for f in crops}
-    detections = []
+    closed = []
 
-    def decide(span: tuple[int, int] | None, t: int) -> None:
-        if span is None or sum(1 for n in range(span[0], span[1] + 1) if n in by_number) < config.min_frames:
-            return
-        probs = classify(span)
-        label = int(probs.argmax())
-        if probs[label] >= config.min_confidence:
-            detections.append(Detection(span[0], span[1], t, label + 1, float(probs[label])))
+    def keep(span: tuple[int, int] | None, t: int) -> None:
+        if span is not None and sum(1 for n in range(span[0], span[1] + 1) if n in by_number) >= config.min_frames:
+            closed.append((span[0], span[1], t))
 
     for t in range(1, num_frames + 1):
         crop = by_number.get(t)
-        decide(spotter.update(t, None if crop is None else crop.height), t)
-    decide(spotter.close(num_frames), num_frames)
+        keep(spotter.update(t, None if crop is None else crop.height), t)
+    keep(spotter.close(num_frames), num_frames)
+    return closed
+
+
+def spot(crops: Sequence[FrameCrops], num_frames: int, config: SpottingConfig,
+         classify: Callable[[tuple[int, int]], np.ndarray]) -> list[Detection]:
+    """The detections of :class:`Recogniser` from a sequence's stored crops: the same spans and
+    decisions, with ``classify(span) -> probabilities``."""
+    detections = []
+    for start, end, t in spans(crops, num_frames, config):
+        probs = classify((start, end))
+        label = int(probs.argmax())
+        if probs[label] >= config.min_confidence:
+            detections.append(Detection(start, end, t, label + 1, float(probs[label])))
     return detections
 
 
@@ -430,9 +437,10 @@ class Truth:
     num_frames: int
 
 
-def read_truth(folder: str | os.PathLike) -> list[Truth]:
+def read_truth(folder: str | os.PathLike, split: str | None = None) -> list[Truth]:
     """The ground truth of a folder: ``SampleNNNN_labels.csv`` + ``SampleNNNN_data.csv`` files (the
-    challenge's layout), or a dataset folder of sample zips / folders with their labels."""
+    challenge's layout), or a dataset folder of sample zips / folders with their labels (of
+    ``split`` only, when given)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: no such ground-truth folder")
@@ -447,14 +455,15 @@ def read_truth(folder: str | os.PathLike) -> list[Truth]:
             num_frames = chalearn.read_data(data_file).num_frames
             truth.append(Truth(name, chalearn.read_labels(labels, num_frames), num_frames))
         return truth
-    samples = chalearn.list_samples(folder)
+    samples = [info.path for info in chalearn.dataset_index(folder) if split is None or info.split == split]
     if not samples:
-        raise chalearn.FormatError(f"{folder}: no SampleNNNN_labels.csv files and no sample zips or folders")
+        raise chalearn.FormatError(f"{folder}: no SampleNNNN_labels.csv files and no sample zips or folders"
+                                   + (f" in split {split!r}" if split else ""))
     return [Truth(s.name, s.gestures, s.num_frames) for s in map(chalearn.Sample, samples)]
 
 
-def score_folder(predictions: str | os.PathLike, truth_folder: str | os.PathLike, official: bool = False
-                 ) -> dict[str, float]:
+def score_folder(predictions: str | os.PathLike, truth_folder: str | os.PathLike, official: bool = False,
+                 split: str | None = None) -> dict[str, float]:
     """The Jaccard index of every ground-truth sequence (``name -> index``) against
     ``predictions/SampleNNNN_prediction.csv``; a missing prediction file counts as no gestures.
     Bad rows or ids outside 1..20 raise :class:`chalearn.FormatError` naming the file."""
@@ -462,7 +471,7 @@ def score_folder(predictions: str | os.PathLike, truth_folder: str | os.PathLike
     if not predictions.is_dir():
         raise FileNotFoundError(f"{predictions}: no such prediction folder")
     scores = {}
-    for truth in read_truth(truth_folder):
+    for truth in read_truth(truth_folder, split):
         path = predictions / (truth.name + PREDICTION_SUFFIX)
         predicted = chalearn.read_labels(path, truth.num_frames) if path.exists() else []
         scores[truth.name] = chalearn.jaccard_score(truth.gestures, predicted, truth.num_frames, official)
@@ -481,11 +490,14 @@ GRID = {"raise_on": (0.2, 0.3, 0.45), "raise_off": (0.0, 0.1, 0.2), "lead": (0, 
 
 def tune(observed: Iterable[tuple[Truth, list[FrameCrops]]], predictors: dict[str, Predictor],
          settings: clips.ClipSettings, base: SpottingConfig = SpottingConfig(),
-         grid: dict[str, Sequence] | None = None) -> dict[str, tuple[SpottingConfig, list[dict]]]:
+         grid: dict[str, Sequence] | None = None, batch_size: int = 64) -> dict[str, tuple[SpottingConfig, list[dict]]]:
     """For each model of ``predictors``, the configuration of ``grid`` with the best mean Jaccard index
     over the ``observed`` sequences (the validation users': their ground truth and their crops from
-    :func:`observe`), and every configuration's mean (one row each). The sequences are read once for
-    all models, and each span is classified once per model, whatever the thresholds."""
+    :func:`observe`), and every configuration's mean (one row each).
+
+    The sequences are read once for all models; the spans of every configuration are found first
+    (they do not depend on the model), and each distinct span is classified once per model, in
+    batches of ``batch_size`` clips."""
     grid = grid or GRID
     names = list(grid)
     configs = []
@@ -498,20 +510,22 @@ def tune(observed: Iterable[tuple[Truth, list[FrameCrops]]], predictors: dict[st
     count = 0
     for truth, crops in observed:
         by_number = {f.number: f for f in crops}
-        clips_by_span: dict[tuple[int, int], np.ndarray] = {}
+        closed = {}  # the spotting settings (all but min_confidence) -> their spans
+        for config in configs:
+            key = replace(config, min_confidence=0.0)
+            if key not in closed:
+                closed[key] = spans(crops, truth.num_frames, key)
+        distinct = sorted({(start, end) for found in closed.values() for start, end, _ in found})
+        batch = np.stack([span_clip([by_number[n] for n in range(a, b + 1) if n in by_number], settings)
+                          for a, b in distinct]) if distinct else None
         for model, predict in predictors.items():
-            cache: dict[tuple[int, int], np.ndarray] = {}
-
-            def classify(span: tuple[int, int]) -> np.ndarray:
-                if span not in cache:
-                    if span not in clips_by_span:
-                        frames_ = [by_number[n] for n in range(span[0], span[1] + 1) if n in by_number]
-                        clips_by_span[span] = span_clip(frames_, settings)
-                    cache[span] = probabilities(predict, clips_by_span[span])
-                return cache[span]
-
+            probs = {} if batch is None else dict(zip(distinct, batch_probabilities(predict, batch, batch_size)))
             for i, config in enumerate(configs):
-                predicted = [d.gesture for d in spot(crops, truth.num_frames, config, classify)]
+                predicted = []
+                for start, end, _ in closed[replace(config, min_confidence=0.0)]:
+                    p = probs[start, end]
+                    if p.max() >= config.min_confidence:
+                        predicted.append((int(p.argmax()) + 1, start, end))
                 totals[model][i] += chalearn.jaccard_score(truth.gestures, predicted, truth.num_frames)
         count += 1
     if not count:
@@ -522,6 +536,15 @@ def tune(observed: Iterable[tuple[Truth, list[FrameCrops]]], predictors: dict[st
         rows = [{**{n: getattr(c, n) for n in names}, "mean_jaccard": float(m)} for c, m in zip(configs, means)]
         tuned[model] = (configs[int(means.argmax())], rows)
     return tuned
+
+
+def batch_probabilities(predict: Predictor, batch: np.ndarray, batch_size: int = 64) -> np.ndarray:
+    """Class probabilities (N, 20) of uint8 clips (N, 2, 2, T, H, W), ``batch_size`` at a time."""
+    out = []
+    for i in range(0, len(batch), batch_size):
+        chunk = torch.from_numpy(batch[i:i + batch_size]).float().div_(255)
+        out.append(torch.softmax(predict(chunk), dim=1).numpy())
+    return np.concatenate(out)
 
 
 def observe(sample: chalearn.Sample, settings: clips.ClipSettings, history: int = SpottingConfig.history
@@ -616,11 +639,14 @@ def predictor(model: torch.nn.Module, form: str = "fp32", onnx_path: str | os.Pa
         return lambda batch: run(batch.half())
     if form == "int8":
         return torch_predictor(compress.quantize_int8(model))
-    if onnx_path is None or not Path(onnx_path).exists():
-        folder = None if onnx_path is not None else tempfile.mkdtemp(prefix="gesturelib-stream-")
-        onnx_path = export.export_onnx(model, onnx_path or Path(folder) / "model.onnx",
-                                       torch.rand(2, *models.input_shape(model.preset)))
-    session = export.onnx_session(onnx_path, threads=1)
+    example = torch.rand(2, *models.input_shape(model.preset))
+    if onnx_path is None:  # the session holds the model in memory: the file can go at once
+        with tempfile.TemporaryDirectory(prefix="gesturelib-stream-") as folder:
+            session = export.onnx_session(export.export_onnx(model, Path(folder) / "model.onnx", example), threads=1)
+    else:
+        if not Path(onnx_path).exists():
+            export.export_onnx(model, onnx_path, example)
+        session = export.onnx_session(onnx_path, threads=1)
     return lambda batch: export.onnx_logits(session, batch)
 
 
@@ -685,7 +711,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.score:
         if not args.truth:
             parser.error("--score needs --truth")
-        scores = score_folder(args.score, args.truth, official=args.official)
+        scores = score_folder(args.score, args.truth, official=args.official, split=args.split)
         for name, value in scores.items():
             print(f"{name}  {value:.4f}")
         mode = "official evaluation code" if args.official else "challenge definition"

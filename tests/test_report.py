@@ -129,3 +129,25 @@ def test_the_readme_has_every_generated_block():
     text = (config.REPO_ROOT / "README.md").read_text()
     for name in [*report.SECTIONS, "performance"]:
         assert f"<!-- BEGIN results:{name} -->" in text and f"<!-- END results:{name} -->" in text
+
+
+def test_real_time_claim_follows_the_fastest_form_against_20_frames_per_second():
+    speed = {"fps": 450.0, "realtime_factor": 22.5, "delay_s": 0.16}
+    realtime = {"fastest_student_form": "small student, onnxruntime",
+                "throughput": {"small student, onnxruntime": speed},
+                "jaccard": {"small student (distilled)": {"mean Jaccard": 0.61}}}
+    claim = next(c for c in report.claims({"realtime": realtime}) if c["claim"] == report.REALTIME_CLAIM)
+    assert claim["verdict"] == "holds" and "450 frames/s" in claim["ours"] and "onnxruntime" in claim["ours"]
+    assert "0.610" in claim["ours"]
+    slow = {**realtime, "throughput": {"small student, onnxruntime": {**speed, "fps": 12.0, "realtime_factor": 0.6}}}
+    assert next(c for c in report.claims({"realtime": slow}) if c["claim"] == report.REALTIME_CLAIM)["verdict"] == \
+        "does not hold"
+    assert next(c for c in report.claims({}) if c["claim"] == report.REALTIME_CLAIM)["verdict"] == "not measured"
+
+
+def test_the_main_job_runs_the_results_chapter_last():
+    from gesturelib import reproduce
+
+    names = [p.name for p in reproduce.notebook_paths()]
+    assert names[-1] == reproduce.RESULTS_CHAPTER and names[:-1] == sorted(names[:-1])
+    assert [p.name for p in reproduce.notebook_paths(["09", "03"])] == ["03_baselines.ipynb", "09_results.ipynb"]

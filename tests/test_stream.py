@@ -210,3 +210,17 @@ def test_throughput_reports_speed_by_part_and_the_delay(sample, predict):
     assert figures["realtime_factor"] == pytest.approx(figures["fps"] / sample.fps)
     assert {"decode_ms_per_frame", "crop_ms_per_frame", "model_ms_per_frame"} <= set(figures)
     assert figures["delay_s"] > 0
+
+
+def test_every_inference_form_predicts_what_fp32_does():
+    torch.manual_seed(0)
+    model = models.build("student_small", "course")
+    clips_ = torch.rand(4, *models.input_shape("course"))
+    reference = stream.predictor(model, "fp32")(clips_)
+    tolerances = {"onnxruntime": 1e-4, "fp16": 2e-2, "int8": 5e-2}
+    for form, tolerance in tolerances.items():
+        logits = stream.predictor(model, form)(clips_)
+        assert logits.dtype == torch.float32 and logits.shape == reference.shape
+        torch.testing.assert_close(logits, reference, atol=tolerance, rtol=0, msg=form)
+    with pytest.raises(ValueError, match="unknown form"):
+        stream.predictor(model, "int4")
