@@ -204,6 +204,7 @@ class Spotter:
         self._start: int | None = None
         self._last_high = 0
         self._first_frame: int | None = None
+        self._last_end = 0  # a span never reaches back into the one before it
 
     def update(self, t: int, value: float | None) -> tuple[int, int] | None:
         c = self.config
@@ -215,7 +216,7 @@ class Spotter:
         level = sum(self._values) / len(self._values)
         if self._start is None:
             if level > c.raise_on:
-                self._start, self._last_high = max(self._first_frame, t - c.lead), t
+                self._start, self._last_high = max(self._first_frame, self._last_end + 1, t - c.lead), t
             return None
         if level >= c.raise_off:
             self._last_high = t
@@ -228,7 +229,7 @@ class Spotter:
         return None if self._start is None else self._close(min(self._last_high + self.config.trail, t))
 
     def _close(self, end: int) -> tuple[int, int] | None:
-        start, self._start = self._start, None
+        start, self._start, self._last_end = self._start, None, end
         return (start, end) if end - start + 1 >= self.config.min_frames else None
 
 

@@ -65,6 +65,12 @@ def test_spotter_hysteresis_lead_trail_and_minimum_length():
     for t, h in enumerate([0.0, 0.9, 0.9, 0.9, 0.9], 1):
         assert open_spotter.update(t, h) is None
     assert open_spotter.close(5) == (1, 5)  # an open gesture at the end of the sequence
+    # a rise soon after a span: its lead stops at the frame after the span's end, so spans never overlap
+    close_by = stream.Spotter(stream.SpottingConfig(smoothing=1, raise_on=0.5, raise_off=0.2, hold=2, lead=8,
+                                                    trail=2, min_frames=1))
+    heights = [0.0] * 10 + [0.9] * 5 + [0.0] * 3 + [0.9] * 5 + [0.0] * 3
+    found = [span for t, h in enumerate(heights, 1) if (span := close_by.update(t, h))]
+    assert found == [(3, 17), (18, 25)]  # without the guard the second would start at 11
     with pytest.raises(ValueError, match="trail"):
         stream.SpottingConfig(hold=2, trail=3)
     with pytest.raises(ValueError, match="raise_off"):
