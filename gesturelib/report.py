@@ -234,6 +234,15 @@ SECTIONS = {"table1": table1, "table2": table2, "table3": table3, "claims": clai
 EPOCH_PARTS = ("data", "teacher", "forward", "backward", "optimizer", "validation")
 
 
+#: The order of the performance tables' rows (a JSON file does not keep one).
+KIND_ORDER = ("cnn3d", "lstm", "joint", "student_medium", "student_small")
+FORM_ORDER = ("fp32", "fp16", "int8", "onnxruntime")
+
+
+def _order(name: str, order: tuple[str, ...]) -> tuple[int, str]:
+    return (order.index(name) if name in order else len(order), name)
+
+
 def performance(bench: dict) -> str:
     """The README's performance section from ``results/benchmarks.json`` (``benchmarks/bench_speed.py``):
     where a training epoch's time goes per kind, and batch-1 latency beside r3d_18."""
@@ -246,7 +255,7 @@ def performance(bench: dict) -> str:
 
     teacher_epoch = own_epoch(training["cnn3d"]) if "cnn3d" in training else None
     rows = []
-    for kind, fig in training.items():
+    for kind, fig in sorted(training.items(), key=lambda item: _order(item[0], KIND_ORDER)):
         parts = fig["epoch_seconds"]
         rows.append([kind, _params(fig["params"]), *(_num(parts.get(p), "{:.2f}") for p in EPOCH_PARTS),
                      _num(fig["step_ms"]), _num(fig["step_ms"] / teacher_step if teacher_step else None, "{:.2f}"),
@@ -267,7 +276,7 @@ def performance(bench: dict) -> str:
     r3d = latency["r3d_18_ms"]
     forms = [[f"small student, {form}", _num(fig["median_ms"], "{:.3f}"),
               "n/a" if fig["median_ms"] is None else f"1/{r3d / fig['median_ms']:.0f}", fig["note"]]
-             for form, fig in latency["student_small"].items()]
+             for form, fig in sorted(latency["student_small"].items(), key=lambda item: _order(item[0], FORM_ORDER))]
     forms.append(["torchvision r3d_18 (both streams)", _num(r3d, "{:.1f}"), "1", ""])
     lines += ["", "Latency of one clip at batch 1 on one thread, median ms, measured side by side:", "",
               markdown_table(["model and form", "ms per clip", "x r3d_18", "note"], forms)]
