@@ -290,7 +290,15 @@ def _moving_average(track: np.ndarray, window: int) -> np.ndarray:
     return (cumulative[window:] - cumulative[:-window]) / window
 
 
-def _square_boxes(centre_x: np.ndarray, top: np.ndarray, side: int, width: int, height: int) -> np.ndarray:
+def crop_sides(person_height: float, settings: ClipSettings, frame_size: tuple[int, int]) -> tuple[int, int]:
+    """Sides in pixels of the body and the hand square for a person ``person_height`` pixels tall,
+    at most the frame's ``(width, height)``."""
+    width, height = frame_size
+    return (min(int(_round(settings.body_side * person_height)), width, height),
+            min(int(_round(settings.hand_side * person_height)), width, height))
+
+
+def square_boxes(centre_x: np.ndarray, top: np.ndarray, side: int, width: int, height: int) -> np.ndarray:
     """(K, 4) squares of ``side`` with the given centre x and top y, shifted into the frame."""
     x0 = np.clip(_round(np.asarray(centre_x) - side / 2), 0, width - side)
     y0 = np.clip(_round(top), 0, height - side)
@@ -331,8 +339,7 @@ def crop_boxes(skeleton: np.ndarray, gesture: Sequence[int], frame_size: tuple[i
     during = during_skeleton[:, :, PIXEL].astype(np.float64)  # (gesture frames, 20, 2)
 
     person_height = float(np.linalg.norm(during[:, _HEAD] - during[:, _HIP], axis=1).mean())
-    body_side = min(int(_round(settings.body_side * person_height)), width, height)
-    hand_side = min(int(_round(settings.hand_side * person_height)), width, height)
+    body_side, hand_side = crop_sides(person_height, settings, frame_size)
     if min(body_side, hand_side) < 2:
         raise ClipError(f"{label}: person height {person_height:.1f} px is too small to crop "
                         f"(HipCenter and Head coincide?)", (gesture_id, start, end))
@@ -340,11 +347,11 @@ def crop_boxes(skeleton: np.ndarray, gesture: Sequence[int], frame_size: tuple[i
     frames = sample_frames(start, end, None if variable_length else settings.frames, settings.sampling)
     hip_x, hip_y = during[:, _HIP].mean(axis=0)
     body_top = settings.body_bottom * hip_y - body_side
-    body = _square_boxes(np.full(len(frames), hip_x), np.full(len(frames), body_top),
+    body = square_boxes(np.full(len(frames), hip_x), np.full(len(frames), body_top),
                          body_side, width, height)
     # After mirroring, the highest hand is always the right one.
     hand_track = _moving_average(during[:, _HAND_RIGHT], settings.hand_smoothing)[frames - start]
-    hand = _square_boxes(hand_track[:, 0], hand_track[:, 1] - hand_side / 2, hand_side, width, height)
+    hand = square_boxes(hand_track[:, 0], hand_track[:, 1] - hand_side / 2, hand_side, width, height)
     return CropGeometry(sequence=sequence, gesture=(gesture_id, start, end), frame_size=(width, height),
                         frames=frames, mirrored=mirrored, person_height=person_height,
                         body=body, hand=hand, joints=during[frames - start].astype(np.float32))

@@ -50,7 +50,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from . import chalearn, clips
+from . import chalearn, clips, results
 
 #: ``predict(clips) -> logits``: float clips (N, 2, 2, T, H, W) in [0, 1] to logits (N, 20).
 Predictor = Callable[[torch.Tensor], torch.Tensor]
@@ -118,42 +118,40 @@ class OnlineCropper:
 
     def __init__(self, settings: clips.ClipSettings, frame_size: tuple[int, int], history: int = 40):
         self.settings, self.frame_size = settings, frame_size
-        self._recent: deque[np.ndarray] = deque(maxlen=history)  # joints' pixels of recent tracked frames
-        self._frames_seen = 0
+        self.history = history
+        self._recent: deque[tuple[int, np.ndarray]] = deque()  # (frame, joints' pixels) of recent tracked frames
         self._last: np.ndarray | None = None
 
-    def boxes(self, skeleton_row: np.ndarray) -> tuple[np.ndarray, np.ndarray, float] | None:
-        """``(boxes (3, 4) [body, left hand, right hand], joints (20, 2), hand height)`` of the next
-        frame, or None while no tracked frame has been seen (or the person is too small to crop)."""
-        self._frames_seen += 1
+    def boxes(self, number: int, skeleton_row: np.ndarray) -> tuple[np.ndarray, np.ndarray, float] | None:
+        """``(boxes (3, 4) [body, left hand, right hand], joints (20, 2), hand height)`` of frame
+        ``number``, or None while no tracked frame has been seen (or the person is too small to crop)."""
         row = np.asarray(skeleton_row, dtype=np.float64)
         if np.any(row != 0):
             self._last = row[:, chalearn.PIXEL]
-            self._recent.append((self._frames_seen, self._last))
-        while self._recent and self._recent[0][0] <= self._frames_seen - self._recent.maxlen:
+            self._recent.append((number, self._last))
+        while self._recent and self._recent[0][0] <= number - self.history:
             self._recent.popleft()
         if self._last is None:
             return None
         recent = np.stack([joints for _, joints in self._recent] if self._recent else [self._last])
         height = float(np.linalg.norm(recent[:, _HEAD] - recent[:, _HIP], axis=1).mean())
-        width, frame_height = self.frame_size
-        body_side = min(int(clips._round(self.settings.body_side * height)), width, frame_height)
-        hand_side = min(int(clips._round(self.settings.hand_side * height)), width, frame_height)
+        body_side, hand_side = clips.crop_sides(height, self.settings, self.frame_size)
         if min(body_side, hand_side) < 2:
             return None
+        width, frame_height = self.frame_size
         hip_x, hip_y = recent[:, _HIP].mean(axis=0)
         joints = self._last
-        body = clips._square_boxes([hip_x], [self.settings.body_bottom * hip_y - body_side], body_side,
-                                   width, frame_height)[0]
-        hands = [clips._square_boxes([joints[j, 0]], [joints[j, 1] - hand_side / 2], hand_side, width,
-                                     frame_height)[0] for j in _HANDS]
+        body = clips.square_boxes([hip_x], [self.settings.body_bottom * hip_y - body_side], body_side,
+                                  width, frame_height)[0]
+        hands = [clips.square_boxes([joints[j, 0]], [joints[j, 1] - hand_side / 2], hand_side, width,
+                                    frame_height)[0] for j in _HANDS]
         raised = (joints[_HIP, 1] - joints[list(_HANDS), 1].min()) / height
         return np.stack([body, *hands]), joints, float(raised)
 
     def crop(self, number: int, skeleton_row: np.ndarray, color_bgr: np.ndarray, depth_bgr: np.ndarray,
              user_bgr: np.ndarray, convert: Callable[[str, np.ndarray], np.ndarray]) -> FrameCrops | None:
         """The next frame's crops (``convert``: :meth:`chalearn.Sample.convert`), or None (see :meth:`boxes`)."""
-        found = self.boxes(skeleton_row)
+        found = self.boxes(number, skeleton_row)
         if found is None:
             return None
         boxes, joints, raised = found
@@ -185,6 +183,12 @@ def span_clip(frames: Sequence[FrameCrops], settings: clips.ClipSettings) -> np.
         return np.stack([np.stack([getattr(f, attribute)[k] for f in chosen]) for k in (0, hand)])
 
     return clips.finish_clip(streams("gray"), streams("coverage"), streams("user_depth"), mirrored, settings)
+
+
+def clip_of_span(crops_by_number: dict[int, FrameCrops], span: tuple[int, int],
+                 settings: clips.ClipSettings) -> np.ndarray:
+    """:func:`span_clip` of the stored crops of frames ``span[0]..span[1]`` (frames without crops left out)."""
+    return span_clip([crops_by_number[n] for n in range(span[0], span[1] + 1) if n in crops_by_number], settings)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -248,6 +252,15 @@ class Detection:
         return (self.label, self.start, self.end)
 
 
+def decide(span: tuple[int, int], decided_at: int, probs: np.ndarray, config: SpottingConfig) -> Detection | None:
+    """The gesture a closed span becomes: the model's top class, if its probability reaches
+    ``min_confidence`` (else None: a movement that is not a gesture)."""
+    label = int(probs.argmax())
+    if probs[label] < config.min_confidence:
+        return None
+    return Detection(span[0], span[1], decided_at, label + 1, float(probs[label]))
+
+
 def torch_predictor(model: torch.nn.Module) -> Predictor:
     """A :data:`Predictor` running ``model`` in eval mode without gradients (inference mode)."""
     model.eval()
@@ -281,6 +294,7 @@ class Recogniser:
         self._frames: deque[FrameCrops] = deque(maxlen=max(config.window, config.max_frames + config.lead) + 1)
         self._scores = np.full(chalearn.NUM_CLASSES, np.nan, np.float32)
         self._t = 0
+        self.last_crops: FrameCrops | None = None  #: the crops of the last frame stepped (None: none yet)
         self.seconds = {"crop": 0.0, "model": 0.0, "spotting": 0.0}
 
     def step(self, number: int, skeleton_row: np.ndarray, color_bgr: np.ndarray, depth_bgr: np.ndarray,
@@ -289,7 +303,7 @@ class Recogniser:
         """Frame ``number``'s class probabilities (NaN before the first window) and the gestures decided now."""
         self._t = number
         start = time.perf_counter()
-        crops = self.cropper.crop(number, skeleton_row, color_bgr, depth_bgr, user_bgr, convert)
+        crops = self.last_crops = self.cropper.crop(number, skeleton_row, color_bgr, depth_bgr, user_bgr, convert)
         if crops is not None:
             self._frames.append(crops)
         self.seconds["crop"] += time.perf_counter() - start
@@ -318,11 +332,8 @@ class Recogniser:
         frames = [f for f in self._frames if span[0] <= f.number <= span[1]]
         if len(frames) < self.config.min_frames:
             return []
-        probs = self._probabilities(frames)
-        label = int(probs.argmax())
-        if probs[label] < self.config.min_confidence:
-            return []
-        return [Detection(span[0], span[1], self._t, label + 1, float(probs[label]))]
+        detection = decide(span, self._t, self._probabilities(frames), self.config)
+        return [] if detection is None else [detection]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -368,10 +379,10 @@ def recognise(sample: chalearn.Sample, predict: Predictor, settings: clips.ClipS
         decode += time.perf_counter() - start
         scores[number - 1], decided = recogniser.step(number, row, color, depth, user, sample.convert)
         detections += decided
-        if recogniser._frames and recogniser._frames[-1].number == number:
-            heights[number - 1] = recogniser._frames[-1].height
+        if recogniser.last_crops is not None:
+            heights[number - 1] = recogniser.last_crops.height
             if keep_crops:
-                kept.append(recogniser._frames[-1])
+                kept.append(recogniser.last_crops)
         start = time.perf_counter()
     detections += recogniser.finish()
     return SequenceResult(sample.name, sample.num_frames, scores, heights, detections,
@@ -400,13 +411,9 @@ def spot(crops: Sequence[FrameCrops], num_frames: int, config: SpottingConfig,
          classify: Callable[[tuple[int, int]], np.ndarray]) -> list[Detection]:
     """The detections of :class:`Recogniser` from a sequence's stored crops: the same spans and
     decisions, with ``classify(span) -> probabilities``."""
-    detections = []
-    for start, end, t in spans(crops, num_frames, config):
-        probs = classify((start, end))
-        label = int(probs.argmax())
-        if probs[label] >= config.min_confidence:
-            detections.append(Detection(start, end, t, label + 1, float(probs[label])))
-    return detections
+    decided = (decide((start, end), t, classify((start, end)), config)
+               for start, end, t in spans(crops, num_frames, config))
+    return [d for d in decided if d is not None]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -416,16 +423,7 @@ def spot(crops: Sequence[FrameCrops], num_frames: int, config: SpottingConfig,
 def write_prediction(path: str | os.PathLike, gestures: Iterable[Sequence[int]]) -> Path:
     """Write a ChaLearn prediction file (``gesture id,start,end`` per line), atomically."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = "".join(f"{int(g)},{int(s)},{int(e)}\n" for g, s, e in gestures)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    results.write_text_atomic(path, "".join(f"{int(g)},{int(s)},{int(e)}\n" for g, s, e in gestures))
     return path
 
 
@@ -517,16 +515,13 @@ def tune(observed: Iterable[tuple[Truth, list[FrameCrops]]], predictors: dict[st
             if key not in closed:
                 closed[key] = spans(crops, truth.num_frames, key)
         distinct = sorted({(start, end) for found in closed.values() for start, end, _ in found})
-        batch = np.stack([span_clip([by_number[n] for n in range(a, b + 1) if n in by_number], settings)
-                          for a, b in distinct]) if distinct else None
+        batch = np.stack([clip_of_span(by_number, span, settings) for span in distinct]) if distinct else None
         for model, predict in predictors.items():
             probs = {} if batch is None else dict(zip(distinct, batch_probabilities(predict, batch, batch_size)))
             for i, config in enumerate(configs):
-                predicted = []
-                for start, end, _ in closed[replace(config, min_confidence=0.0)]:
-                    p = probs[start, end]
-                    if p.max() >= config.min_confidence:
-                        predicted.append((int(p.argmax()) + 1, start, end))
+                decided = (decide((start, end), t, probs[start, end], config)
+                           for start, end, t in closed[replace(config, min_confidence=0.0)])
+                predicted = [d.gesture for d in decided if d is not None]
                 totals[model][i] += chalearn.jaccard_score(truth.gestures, predicted, truth.num_frames)
         count += 1
     if not count:
@@ -724,8 +719,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.thresholds:
         config = replace(config, **json.loads(Path(args.thresholds).read_text()))
     else:
-        from . import results
-
         tuned = results.get("realtime", "spotting")
         if tuned:
             config = replace(config, **tuned)

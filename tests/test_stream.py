@@ -102,8 +102,8 @@ def test_recognise_reports_every_frame_and_spots_in_order(sample, predict):
     assert starts == sorted(starts) and all(d.start <= d.end < d.decided_at + 1 for d in result.detections)
     assert set(result.seconds) == {"decode", "crop", "model", "spotting"}
     # the stored crops give back the very detections of the online run
-    classify = lambda span: stream.probabilities(predict, stream.span_clip(  # noqa: E731
-        [f for f in kept if span[0] <= f.number <= span[1]], SETTINGS))
+    by_number = {f.number: f for f in kept}
+    classify = lambda span: stream.probabilities(predict, stream.clip_of_span(by_number, span, SETTINGS))  # noqa: E731
     assert stream.spot(kept, sample.num_frames, stream.SpottingConfig(), classify) == result.detections
 
 
