@@ -136,6 +136,48 @@ class ClipAugmentation(torch.nn.Module):
         return self._base_grids[key]
 
 
+class EpochViews(Dataset):
+    """Augmented views of a dataset's clips that depend only on (epoch, index), never on the run.
+
+    Item ``index`` in epoch ``e`` (set by the trainer through :meth:`set_epoch`)
+    is ``augmentation`` applied to ``dataset[index]`` with torch's generator
+    seeded from ``(seed, e, index)``, inside ``torch.random.fork_rng`` so the
+    caller's random state is untouched. Every run, whatever its own seed, model
+    or loss, sees the same view of a clip in a given epoch, and a clip listed
+    twice (a repeated subset) gets two views. So the views of an epoch are a
+    fixed part of the data, like the clips: a teacher's outputs on them can be
+    computed once and shared by every student (``distill.TeacherTargets``),
+    and a seed varies what it should, the initial weights, the batch order and
+    dropout.
+    """
+
+    def __init__(self, dataset: Dataset, augmentation: Callable[[torch.Tensor], torch.Tensor], seed: int = 0):
+        self.dataset = dataset
+        self.augmentation = augmentation
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Serve the views of ``epoch`` (0-based; the trainer calls it before each epoch)."""
+        self.epoch = epoch
+
+    def view(self, index: int, epoch: int) -> tuple[torch.Tensor, int]:
+        """Item ``index`` as epoch ``epoch`` sees it: (augmented clip, label)."""
+        clip, label = self.dataset[index]
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(((self.seed * 1_000_003 + epoch) * 1_000_000_007 + index) % 2**63)
+            return self.augmentation(clip), label
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        return self.view(index, self.epoch)
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __repr__(self) -> str:
+        return f"EpochViews({self.dataset!r}, {self.augmentation!r}, seed={self.seed})"
+
+
 def augmentation(preset: str = "course", rotation: float = 10.0, translation: float = 0.1,
                  zoom: tuple[float, float] = (0.9, 1.1)) -> ClipAugmentation:
     """The poster's augmentation (rotation, translation, zoom) for clips of ``preset``.

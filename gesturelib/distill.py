@@ -38,6 +38,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import hashlib
+import json
 import math
 import statistics
 from dataclasses import dataclass
@@ -49,7 +50,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 
-from . import modelcache, train
+from . import data, modelcache, train
 
 TEACHER_MODES = ("online", "cached")
 
@@ -237,12 +238,14 @@ class WithTeacherLogits(Dataset):
 class KDCriterion:
     """The trainer's ``criterion(logits, target, inputs) -> loss`` for distillation.
 
-    mode "online": the frozen teacher (eval mode, no gradients) runs on the
-    same (augmented) ``inputs`` the student sees; ``target`` is the labels or a
-    tuple/list whose first element is the labels. mode "cached": ``target`` is
-    ``(labels, teacher_logits)`` from a ``WithTeacherLogits`` dataset, no teacher
-    forward pass at all. The teacher is put in eval mode (and moved to the
-    inputs' device) in place; it runs under ``torch.no_grad``, so it never learns.
+    A ``target`` ``(labels, teacher_logits)`` brings the teacher's logits with the
+    batch: from a :class:`TeacherTargets` (online, the teacher's logits on the
+    very view the student sees, computed once per view) or a
+    :class:`WithTeacherLogits` (mode "cached": on the clean clips). Otherwise, in
+    mode "online", the frozen teacher runs on the batch the student sees and
+    ``target`` is the labels (or a tuple/list whose first element is the labels).
+    The teacher is put in eval mode (and moved to the inputs' device) in place;
+    it runs under ``torch.no_grad``, so it never learns.
     """
 
     def __init__(
@@ -252,7 +255,6 @@ class KDCriterion:
         t2_scaling: bool = True,
         mode: str = "online",
         teacher: nn.Module | None = None,
-        memo: TeacherMemo | None = None,
     ):
         if mode not in TEACHER_MODES:
             raise ValueError(f"teacher mode must be one of {TEACHER_MODES}, got {mode!r}")
@@ -262,7 +264,7 @@ class KDCriterion:
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f"alpha must be in [0, 1], got {alpha}")
         self.T, self.alpha, self.t2_scaling, self.mode = T, alpha, t2_scaling, mode
-        self.teacher, self.memo = teacher, memo
+        self.teacher = teacher
 
     def terms(self, student_logits: Tensor, target, inputs: Tensor) -> KDTerms:
         """The soft and hard terms on this batch (for logging and plots)."""
@@ -274,58 +276,81 @@ class KDCriterion:
         return self.alpha * terms.soft + (1.0 - self.alpha) * terms.hard
 
     def _labels_and_teacher_logits(self, target, inputs: Tensor) -> tuple[Tensor, Tensor]:
+        if isinstance(target, (tuple, list)) and len(target) == 2:
+            return target[0], target[1]  # the logits came with the batch (WithTeacherLogits, TeacherTargets)
         if self.mode == "cached":
-            if not isinstance(target, (tuple, list)) or len(target) != 2:
-                raise ValueError(
-                    'teacher mode "cached" needs targets (labels, teacher_logits): wrap the '
-                    "dataset in distill.WithTeacherLogits"
-                )
-            return target[0], target[1]
+            raise ValueError(
+                'teacher mode "cached" needs targets (labels, teacher_logits): wrap the '
+                "dataset in distill.WithTeacherLogits"
+            )
         labels = target[0] if isinstance(target, (tuple, list)) else target
         self.teacher.eval()  # whatever happened to it since, the teacher never trains here
         if next(self.teacher.parameters()).device != inputs.device:
             self.teacher.to(inputs.device)
-        if self.memo is not None:
-            return labels, self.memo.logits(self.teacher, inputs)
         with torch.no_grad():
             return labels, self.teacher(inputs)
 
 
-class TeacherMemo:
-    """The teacher's logits for the batches it has seen, on disk, looked up by the batch's bytes.
+class TeacherTargets(Dataset):
+    """The items of an :class:`data.EpochViews` with the teacher's logits on that very view:
+    ``(view, (label, teacher_logits))``, for online distillation (matched views).
 
-    Online distillation runs the teacher on every augmented batch. Runs of one
-    seed draw the same shuffling and the same augmentations whatever the
-    student, T or alpha, so they show the teacher the same batches: with a
-    memo the first such run pays for the teacher's forward passes and the
-    others read them back. The key is a hash of the batch's bytes and shape,
-    the teacher's weights, the device and the thread count, so a hit returns
-    exactly what the frozen teacher computes (on a CPU, one thread count gives
-    bit-identical results) and a student trains to the same weights with or
-    without a memo. Files are written atomically (temporary name, then
-    rename), so processes training side by side can share one folder.
+    The views of an epoch are the same for every run, whatever its seed or
+    student (they depend on the epoch and the clip only), so the teacher's
+    logits on them are computed once per epoch, for all clips in order, and
+    stored in ``folder`` under a key of the teacher's weights and the data;
+    any run that needs that epoch later, in this process or another, reads
+    them back. The file name holds the device and the thread count, so a
+    read gives exactly what this process would compute (bit-identical on a
+    CPU with one thread count). Files are written atomically, so processes
+    training side by side can share the folder; two that miss the same epoch
+    at once both compute it and write the same numbers.
     """
 
-    def __init__(self, folder: str | Path, teacher: nn.Module):
-        self.folder = Path(folder) / weights_hash(teacher)
-        self.hits = self.misses = 0
+    def __init__(self, views: data.EpochViews, teacher: nn.Module, folder: str | Path, data_key,
+                 batch_size: int = 32):
+        key = json.dumps({"teacher": weights_hash(teacher), "data": data_key, "view_seed": views.seed},
+                         sort_keys=True, default=str)
+        self.views, self.teacher, self.batch_size = views, teacher, batch_size
+        self.folder = Path(folder) / hashlib.sha256(key.encode()).hexdigest()[:16]
+        self.computed = self.read = 0  #: epochs whose logits this object computed / read from disk
+        self._epoch: int | None = None
+        self._logits: Tensor | None = None
 
-    def logits(self, teacher: nn.Module, inputs: Tensor) -> Tensor:
-        """The frozen teacher's logits for ``inputs`` (eval mode, no gradients), read back when this batch was seen."""
-        batch = inputs.detach().cpu().contiguous()
-        digest = hashlib.blake2b(batch.reshape(-1).view(torch.uint8).numpy(), digest_size=16)
-        digest.update(f"{tuple(batch.shape)}:{batch.dtype}:{inputs.device.type}:"
-                      f"{torch.get_num_threads()}".encode())
-        path = self.folder / f"{digest.hexdigest()}.pt"
-        if path.exists():
-            self.hits += 1
-            return torch.load(path, map_location=inputs.device, weights_only=True)
-        self.misses += 1
-        teacher.eval()
+    def set_epoch(self, epoch: int) -> None:
+        self.views.set_epoch(epoch)
+
+    def __len__(self) -> int:
+        return len(self.views)
+
+    def __getitem__(self, index: int):
+        clip, label = self.views[index]
+        return clip, (label, self.logits(self.views.epoch)[index])
+
+    def logits(self, epoch: int) -> Tensor:
+        """The teacher's logits (clips, classes) on the views of ``epoch``, in clip order, on CPU."""
+        if self._epoch != epoch:
+            device = next(self.teacher.parameters()).device
+            path = self.folder / f"epoch-{epoch:03d}-{device.type}-{torch.get_num_threads()}threads.pt"
+            if path.exists():
+                logits = torch.load(path, weights_only=True)
+                self.read += 1
+            else:
+                logits = self._compute(epoch, device)
+                train.atomic_torch_save(logits, path)
+                self.computed += 1
+            self._epoch, self._logits = epoch, logits
+        return self._logits
+
+    def _compute(self, epoch: int, device: torch.device) -> Tensor:
+        self.teacher.eval()
+        out = []
         with torch.no_grad():
-            logits = teacher(inputs)
-        train.atomic_torch_save(logits.cpu(), path)
-        return logits
+            for first in range(0, len(self.views), self.batch_size):
+                indices = range(first, min(first + self.batch_size, len(self.views)))
+                batch = torch.stack([self.views.view(i, epoch)[0] for i in indices]).to(device)
+                out.append(self.teacher(batch).float().cpu())
+        return torch.cat(out)
 
 
 def teacher_logits(teacher: nn.Module, dataset: Dataset, batch_size: int = 64) -> Tensor:
@@ -376,7 +401,7 @@ def train_student(
     plain_train_set: Dataset | None = None,
     seed: int | None = None,
     cache_dir=None,
-    teacher_memo: str | Path | None = None,
+    teacher_targets: str | Path | None = None,
     progress: bool = True,
 ) -> tuple[nn.Module, train.History]:
     """A student trained (or loaded from the model cache) with labels only or with the teacher.
@@ -388,9 +413,9 @@ def train_student(
     ``teacher_mode="cached"`` needs ``plain_train_set``, the training clips
     without augmentation, in the same order as ``train_set``; their logits are
     computed only when the student is not cached yet. ``seed`` overrides
-    ``config.seed`` (for runs over several seeds). ``teacher_memo``, a folder,
-    lets "online" runs share the teacher's logits (:class:`TeacherMemo`); it
-    changes how long training takes, never the student.
+    ``config.seed`` (for runs over several seeds). ``teacher_targets``, a folder,
+    lets "online" runs on a :class:`data.EpochViews` share the teacher's logits
+    on each view (:class:`TeacherTargets`): computed once, read by every run.
     """
     if seed is not None:
         config = dataclasses.replace(config, seed=seed)
@@ -407,8 +432,12 @@ def train_student(
         if not (modelcache.cache_folder(key, cache_dir) / "key.json").exists():
             train_set = WithTeacherLogits(train_set, teacher_logits(teacher, plain_train_set, config.eval_batch_size))
     online = teacher_mode == "online"
-    memo = TeacherMemo(teacher_memo, teacher) if online and teacher_memo is not None else None
-    criterion = KDCriterion(T, alpha, t2_scaling, teacher_mode, teacher if online else None, memo)
+    if online and teacher_targets is not None:
+        if not isinstance(train_set, data.EpochViews):
+            raise ValueError("teacher_targets needs a data.EpochViews training set (views that depend on the "
+                             f"epoch and the clip only), got {type(train_set).__name__}")
+        train_set = TeacherTargets(train_set, teacher, teacher_targets, data_key)
+    criterion = KDCriterion(T, alpha, t2_scaling, teacher_mode, teacher if online else None)
     return modelcache.load_or_train(kind, preset, train_set, val_set, config, criterion=criterion,
                                     extra_key=extra_key, **common)
 

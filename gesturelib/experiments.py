@@ -40,15 +40,20 @@ ALPHA = 0.5
 #: Epochs without half a point of progress in validation accuracy after which a run stops
 #: (converged); the cosine learning-rate schedule runs over the budget's cap.
 PATIENCE = train.PLATEAU_EPOCHS
+#: The seed of the training clips' augmented views (:class:`data.EpochViews`): one stream of
+#: views for every run, so that a teacher's outputs on them are computed once.
+VIEW_SEED = 0
 #: Temperatures the entropy rule picks from (:func:`temperature`).
 TEMPERATURE_CANDIDATES = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0)
 
 
-#: A training epoch's cost per kind relative to the teacher's, and what the teacher's forward pass adds
-#: to a distilled student's epoch (``benchmarks/bench_speed.py``, course preset, one thread). They only
+#: A training epoch's cost per kind relative to the teacher's (``benchmarks/bench_speed.py``, course
+#: preset, one thread; a distilled student reads its teacher's logits, computed beforehand). They only
 #: decide the order in which :func:`train_all` hands out runs, never a result.
 EPOCH_COST = {"cnn3d": 1.0, "lstm": 1.35, "joint": 1.0, "student_medium": 0.25, "student_small": 0.2}
-TEACHER_COST = 0.27
+#: Epochs of the teacher's logits on the views per task of :func:`train_all` (a task computes
+#: them before the students that read them start).
+TEACHER_EPOCHS_PER_TASK = 10
 
 
 @dataclass(frozen=True)
@@ -103,9 +108,10 @@ def budget() -> Budget:
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per dataset
 class Splits:
-    """The user-disjoint splits as Datasets; ``train`` is augmented, ``train_plain`` is not."""
+    """The user-disjoint splits as Datasets; ``train`` is augmented (views that depend on the
+    epoch and the clip only, :class:`data.EpochViews`), ``train_plain`` is not."""
 
-    train: data.GestureClips
+    train: data.EpochViews
     train_plain: data.GestureClips
     validation: data.GestureClips
     test: data.GestureClips
@@ -117,15 +123,16 @@ def _splits(dataset_dir: str, preset: str) -> Splits:
     folder = Path(dataset_dir)
     clipcache.prepare(folder, preset)
     augmentation = data.augmentation(preset)
-    train_set = data.GestureClips(folder, "train", preset, transform=augmentation)
+    train_plain = data.GestureClips(folder, "train", preset)
     key = {
         "dataset": folder.resolve().name,
         "clips": clipcache.cache_key(chalearn.dataset_index(folder), clips.settings_for(preset)),
         "augmentation": repr(augmentation),
+        "views": {"per": "epoch and clip", "seed": VIEW_SEED},
     }
     return Splits(
-        train=train_set,
-        train_plain=data.GestureClips(folder, "train", preset),
+        train=data.EpochViews(train_plain, augmentation, VIEW_SEED),
+        train_plain=train_plain,
         validation=data.GestureClips(folder, "validation", preset),
         test=data.GestureClips(folder, "test", preset),
         key=key,
@@ -138,18 +145,20 @@ def splits(dataset_dir: str | Path | None = None, preset: str = PRESET) -> Split
 
 
 @lru_cache(maxsize=8)
-def fewer_users(data_splits: Splits, users: int) -> tuple[Subset, dict]:
+def fewer_users(data_splits: Splits, users: int) -> tuple[data.EpochViews, dict]:
     """The augmented training clips of the first ``users`` training users (by id), each listed as
     many times as it takes to fill an epoch of the full training set, and their data key.
 
     An epoch of it takes as many steps as one on all users (each clip seen several times, with
-    fresh augmentations), so runs on fewer users keep the epoch count, patience and validation
-    schedule of the others.
+    a view of its own each time), so runs on fewer users keep the epoch count, patience and
+    validation schedule of the others.
     """
-    kept = sorted(data_splits.train.users.unique().tolist())[:users]
-    indices = [i for i, u in enumerate(data_splits.train.users.tolist()) if u in kept]
-    repeats = max(1, round(len(data_splits.train) / len(indices)))
-    return Subset(data_splits.train, indices * repeats), {**data_splits.key, "train_users": kept, "repeats": repeats}
+    plain = data_splits.train_plain
+    kept = sorted(plain.users.unique().tolist())[:users]
+    indices = [i for i, u in enumerate(plain.users.tolist()) if u in kept]
+    repeats = max(1, round(len(plain) / len(indices)))
+    views = data.EpochViews(Subset(plain, indices * repeats), data_splits.train.augmentation, VIEW_SEED)
+    return views, {**data_splits.key, "train_users": kept, "repeats": repeats}
 
 
 def train_config(kind: str, seed: int = 0, optimizer: str = "adam", epochs: int | None = None) -> train.TrainConfig:
@@ -198,20 +207,39 @@ def student(kind: str, seed: int = 0, with_teacher: bool = True, T: float | None
     ``T`` None is :func:`temperature`. ``teacher_epochs`` takes an early-stopped
     teacher (the 3D-CNN trained for that many epochs). ``train_users`` keeps only
     that many training users, their clips repeated to fill an epoch
-    (:func:`fewer_users`). Runs of one seed see the same batches and share
-    the teacher's logits through a :class:`distill.TeacherMemo` under the data
-    folder: only the first of them pays for the teacher.
+    (:func:`fewer_users`). Every run sees the same views of the clips
+    (:class:`data.EpochViews`), so the teacher's logits on them are computed
+    once, by the first run that needs an epoch, and shared under the data
+    folder (:class:`distill.TeacherTargets`).
     """
     s = data_splits or splits()
-    train_set, data_key = fewer_users(s, train_users) if train_users is not None else (s.train, s.key)
+    train_set, data_key = _student_data(s, train_users)
     taught_by = teacher(s, teacher_epochs) if with_teacher else None
     if with_teacher and T is None:
         T = temperature(s, teacher_epochs)
     return distill.train_student(
         kind, PRESET, train_set, s.validation, train_config(kind, seed, epochs=epochs), data_key=data_key,
         teacher=taught_by, T=T or 1.0, alpha=alpha, t2_scaling=t2_scaling,  # T, alpha: unused without a teacher
-        teacher_mode="online", teacher_memo=config.data_root() / "teacher-logits", progress=progress,
+        teacher_mode="online", teacher_targets=_teacher_targets_folder(), progress=progress,
     )
+
+
+def _student_data(s: Splits, train_users: int | None) -> tuple[data.EpochViews, dict]:
+    return fewer_users(s, train_users) if train_users is not None else (s.train, s.key)
+
+
+def _teacher_targets_folder() -> Path:
+    return config.data_root() / "teacher-targets"
+
+
+def teacher_targets(model_run: Run, data_splits: Splits | None = None) -> distill.TeacherTargets | None:
+    """The teacher's logits on the views a distilled ``model_run`` trains on (None for other runs)."""
+    options = dict(model_run.options)
+    if model_run.recipe != "student" or not options.get("with_teacher", True):
+        return None
+    s = data_splits or splits()
+    views, data_key = _student_data(s, options.get("train_users"))
+    return distill.TeacherTargets(views, teacher(s, options.get("teacher_epochs")), _teacher_targets_folder(), data_key)
 
 
 def test_accuracy(model: nn.Module, data_splits: Splits | None = None) -> float:
@@ -255,16 +283,44 @@ def run(recipe: str, kind: str, **options: Any) -> Run:
 
 def expected_cost(model_run: Run) -> float:
     """A run's training cost at its cap of epochs, in teacher epochs (:data:`EPOCH_COST`)."""
-    options = dict(model_run.options)
-    per_epoch = EPOCH_COST.get(model_run.kind, 1.0)
-    if model_run.recipe == "student" and options.get("with_teacher", True):
-        per_epoch += TEACHER_COST
-    return per_epoch * (options.get("epochs") or budget().epochs[model_run.kind])
+    epochs = dict(model_run.options).get("epochs") or budget().epochs[model_run.kind]
+    return EPOCH_COST.get(model_run.kind, 1.0) * epochs
 
 
 def _train_in_worker(model_run: Run, dataset_dir: str | None) -> None:
     torch.set_num_threads(1)
     model_run(splits(dataset_dir))
+
+
+def _teacher_epochs(model_run: Run, data_splits: Splits, epochs: range) -> None:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the students train: the stored logits are the ones they would compute
+    try:
+        targets = teacher_targets(model_run, data_splits)
+        for epoch in epochs:
+            targets.logits(epoch)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _teacher_epochs_in_worker(model_run: Run, dataset_dir: str | None, epochs: range) -> None:
+    _teacher_epochs(model_run, splits(dataset_dir), epochs)
+
+
+def _teacher_passes(missing: Sequence[Run], data_splits: Splits,
+                    chunk: int = TEACHER_EPOCHS_PER_TASK) -> list[tuple[Run, range]]:
+    """The teacher's passes over the views that the missing distilled runs will need, as tasks of
+    ``chunk`` epochs: one per stream of views and teacher, up to the longest cap, early epochs first."""
+    streams: dict[Path, tuple[Run, int]] = {}
+    for model_run in missing:
+        targets = teacher_targets(model_run, data_splits)
+        if targets is not None:
+            cap = dict(model_run.options).get("epochs") or budget().epochs[model_run.kind]
+            first, longest = streams.get(targets.folder, (model_run, 0))
+            streams[targets.folder] = (first, max(longest, cap))
+    tasks = [(first, range(start, min(start + chunk, cap))) for first, cap in streams.values()
+             for start in range(0, cap, chunk)]
+    return sorted(tasks, key=lambda task: task[1].start)
 
 
 def train_all(runs: Sequence[Run], dataset_dir: str | Path | None = None, workers: int | None = None,
@@ -273,8 +329,10 @@ def train_all(runs: Sequence[Run], dataset_dir: str | Path | None = None, worker
 
     One process per core (``workers``, default all cores), each training one
     model on one thread; a student's teacher is trained (or loaded) first, here,
-    so that every process finds it in the cache. Afterwards each run loads from
-    the cache at once, in any chapter. Returns how many models were trained.
+    so that every process finds it in the cache, and its logits on the views
+    the distilled students will see are computed next, side by side, before
+    the students start (:func:`teacher_targets`). Afterwards each run loads
+    from the cache at once, in any chapter. Returns how many models were trained.
     """
     s = splits(dataset_dir)
     for epochs in {dict(r.options).get("teacher_epochs") for r in runs
@@ -287,21 +345,27 @@ def train_all(runs: Sequence[Run], dataset_dir: str | Path | None = None, worker
                 model_run(s)
         except modelcache.NotCached as not_cached:
             by_folder.setdefault(not_cached.folder, model_run)
-    # The longest runs first, so that the last one to finish is a short one and no core waits long;
-    # runs of one seed and teacher keep their order, so a later one reads the earlier one's teacher memo.
+    # The longest runs first, so that the last one to finish is a short one and no core waits long.
     missing = sorted(by_folder.values(), key=expected_cost, reverse=True)
+    passes = _teacher_passes(missing, s)
     workers = min(workers or os.cpu_count() or 1, len(missing))
     directory = None if dataset_dir is None else str(dataset_dir)
-    with tqdm(total=len(missing), desc=f"training on {max(workers, 1)} cores", unit="model",
-              disable=not progress or not missing) as bar:
+    with tqdm(total=len(passes) + len(missing), unit="task", disable=not progress or not missing,
+              desc=f"teacher passes ({len(passes)}) and training ({len(missing)}) on {max(workers, 1)} cores") as bar:
         if workers <= 1:
+            for model_run, epochs in passes:
+                _teacher_epochs(model_run, s, epochs)
+                bar.update()
             for model_run in missing:
                 model_run(s)
                 bar.update()
             return len(missing)
         # "spawn": fresh processes, the same on every OS and safe beside a notebook kernel's threads.
+        # Tasks start in the order they are submitted: the teacher's passes (early epochs first), then the runs.
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            for future in as_completed([pool.submit(_train_in_worker, r, directory) for r in missing]):
+            futures = [pool.submit(_teacher_epochs_in_worker, r, directory, epochs) for r, epochs in passes]
+            futures += [pool.submit(_train_in_worker, r, directory) for r in missing]
+            for future in as_completed(futures):
                 future.result()
                 bar.update()
     return len(missing)
@@ -310,7 +374,7 @@ def train_all(runs: Sequence[Run], dataset_dir: str | Path | None = None, worker
 def records(runs: Sequence[Run], data_splits: Splits | None = None) -> list[dict]:
     """Train what is missing (side by side), then :func:`run_record` of every run, in order."""
     s = data_splits or splits()
-    train_all(runs, dataset_dir=None if data_splits is None else data_splits.train.root)
+    train_all(runs, dataset_dir=None if data_splits is None else data_splits.train_plain.root)
     out = []
     for model_run in runs:
         model, history = model_run(s)

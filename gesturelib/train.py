@@ -301,10 +301,12 @@ def _to_device(target: Any, device: torch.device) -> Any:
 
 def _train_loader(dataset: Dataset, config: TrainConfig, epoch: int, rank: int, world: int) -> DataLoader:
     # A fresh seed per epoch: the order of epoch e never depends on what ran before it,
-    # which is what makes a resumed run shuffle exactly like an uninterrupted one. The
-    # SeededLoader draws the augmentations from a private RNG seeded the same way, so they
-    # never depend on the model either (on how many numbers its dropout drew): every
-    # model trained with one seed sees the very same augmented batches.
+    # which is what makes a resumed run shuffle exactly like an uninterrupted one. A dataset
+    # of epoch-dependent views (data.EpochViews) is told the epoch; any other augmentation
+    # draws from the SeededLoader's private RNG, seeded the same way, so it never depends on
+    # the model either (on how many numbers its dropout drew).
+    if hasattr(dataset, "set_epoch"):
+        dataset.set_epoch(epoch)
     seed = config.seed * 10_000 + epoch
     if world > 1:
         sampler = DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=True, seed=config.seed)

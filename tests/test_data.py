@@ -103,3 +103,38 @@ def test_unknown_preset_and_split_are_clear_errors(cached):
         data.augmentation("huge")
     with pytest.raises(ValueError, match="no sequences in split"):
         data.GestureClips(dataset, "holdout", cache_dir=cache)
+
+
+def test_epoch_views_depend_on_epoch_and_index_only(cached):
+    dataset, cache = cached
+    plain = data.GestureClips(dataset, "train", "course", cache_dir=cache)
+    views = data.EpochViews(torch.utils.data.Subset(plain, [0, 1, 0]), data.augmentation("course"), seed=0)
+    views.set_epoch(3)
+    torch.manual_seed(123)
+    first = [views[i][0] for i in range(3)]
+    state = torch.get_rng_state()
+    views[1]
+    assert torch.equal(torch.get_rng_state(), state)  # the caller's generator is untouched
+    torch.manual_seed(999)  # whatever the global generator, the order or the model's draws
+    assert all(torch.equal(views[i][0], first[i]) for i in (2, 0, 1))
+    assert torch.equal(views.view(0, 3)[0], first[0]) and views.view(0, 3)[1] == plain[0][1]
+    assert not torch.equal(first[0], first[2])  # a clip listed twice gets two views
+    assert not torch.equal(views.view(0, 4)[0], first[0])  # another epoch, another view
+    other_seed = data.EpochViews(views.dataset, views.augmentation, seed=1)
+    assert not torch.equal(other_seed.view(0, 3)[0], first[0])
+
+
+def test_the_trainer_tells_epoch_views_the_epoch(cached):
+    from gesturelib import models, train
+
+    class Recording(data.EpochViews):
+        def set_epoch(self, epoch):
+            seen.append(epoch)
+            super().set_epoch(epoch)
+
+    seen = []
+    dataset, cache = cached
+    views = Recording(data.GestureClips(dataset, "train", "course", cache_dir=cache), data.augmentation("course"))
+    config = train.TrainConfig(epochs=2, batch_size=8, num_threads=1)
+    train.fit(models.build("student_small", "course"), views, None, config, progress=False)
+    assert seen == [0, 1] and views.epoch == 1

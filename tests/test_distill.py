@@ -135,7 +135,11 @@ def test_online_criterion_equals_kd_loss_with_the_frozen_teacher():
         expected = distill.kd_loss(student_logits, teacher.eval()(inputs), labels, 3.0, 0.5)
     torch.testing.assert_close(loss, expected)
     # a tuple target whose first element is the labels works too
-    torch.testing.assert_close(criterion(student_logits, (labels, torch.zeros(5)), inputs), expected)
+    torch.testing.assert_close(criterion(student_logits, [labels], inputs), expected)
+    # (labels, teacher_logits) brings the teacher's logits with the batch: no teacher pass
+    given = torch.randn(5, 3)
+    torch.testing.assert_close(criterion(student_logits, (labels, given), inputs),
+                               distill.kd_loss(student_logits, given, labels, 3.0, 0.5))
     loss.backward()
     assert student_logits.grad is not None
     assert all(p.grad is None for p in teacher.parameters())  # the teacher never learns
@@ -299,48 +303,68 @@ def test_train_student_key_names_the_teacher_weights(tiny_run):
                               teacher_mode="cached")
 
 
-def test_teacher_memo_returns_what_the_teacher_computes_and_keys_on_batch_and_threads(tmp_path):
-    teacher = _teacher()
-    memo = distill.TeacherMemo(tmp_path, teacher)
-    inputs = torch.randn(5, 4)
-    first = memo.logits(teacher, inputs)
-    again = memo.logits(teacher, inputs.clone())
+class _Noise(nn.Module):
+    """An augmentation that adds noise from torch's global generator (what EpochViews seeds)."""
+
+    def forward(self, clip):
+        return clip + 0.1 * torch.randn_like(clip)
+
+
+def _views(plain):
+    from gesturelib import data
+
+    return data.EpochViews(plain, _Noise(), seed=0)
+
+
+def test_teacher_targets_are_the_teachers_logits_on_each_view_computed_once_per_epoch(tiny_run, tmp_path):
+    teacher, plain, _, _, _, _ = tiny_run
+    views = _views(plain)
+    targets = distill.TeacherTargets(views, teacher, tmp_path, data_key="tiny", batch_size=3)
+    targets.set_epoch(1)
+    clip, (label, logits) = targets[5]
+    view, view_label = views.view(5, 1)
     with torch.no_grad():
-        torch.testing.assert_close(again, teacher.eval()(inputs), rtol=0, atol=0)
-    assert (memo.hits, memo.misses) == (1, 1) and torch.equal(first, again)
-    memo.logits(teacher, inputs + 1e-6)  # another batch: another entry
-    threads = torch.get_num_threads()
-    try:
-        torch.set_num_threads(threads + 1)  # another thread count may round differently
-        memo.logits(teacher, inputs)
-    finally:
-        torch.set_num_threads(threads)
-    assert (memo.hits, memo.misses) == (1, 3)
-    other = copy.deepcopy(teacher)
+        expected = teacher.eval()(view[None])[0]
+    assert torch.equal(clip, view) and label == view_label
+    torch.testing.assert_close(logits, expected, rtol=1e-4, atol=1e-5)  # batch of 3 vs 1: rounding only
+    assert (targets.computed, targets.read) == (1, 0)
+    targets[0], targets[7]  # the same epoch: no new pass
+    assert (targets.computed, targets.read) == (1, 0)
+    targets.set_epoch(2)
+    other = targets[5][1][1]
+    assert not torch.equal(other, logits) and targets.computed == 2  # another epoch, other views
+    # another reader (another run, process or seed) reads the epochs back, bit for bit
+    again = distill.TeacherTargets(views, teacher, tmp_path, data_key="tiny", batch_size=3)
+    again.set_epoch(1)
+    assert torch.equal(again[5][1][1], logits) and (again.computed, again.read) == (0, 1)
+    changed = copy.deepcopy(teacher)
     with torch.no_grad():
-        next(other.parameters())[0] += 1e-3
-    assert distill.TeacherMemo(tmp_path, other).folder != memo.folder  # another teacher, another folder
+        next(changed.parameters()).flatten()[0] += 1e-3
+    assert distill.TeacherTargets(views, changed, tmp_path, data_key="tiny").folder != targets.folder
+    assert distill.TeacherTargets(views, teacher, tmp_path, data_key="other").folder != targets.folder
 
 
-def test_memo_shares_teacher_logits_across_students_without_changing_them(tiny_run, tmp_path):
-    teacher, plain, augmented, val, config, options = tiny_run
-    options = {**options, "cache_dir": tmp_path / "models"}
+def test_shared_teacher_targets_train_the_student_that_the_online_teacher_trains(tiny_run, tmp_path):
+    teacher, plain, _, val, config, options = tiny_run
 
-    def student(kind, memo, cache, **settings):
-        model, _ = distill.train_student(kind, "course", augmented, val, config, **{**options, "cache_dir": cache},
-                                         teacher=teacher, T=4.0, alpha=1.0, teacher_memo=memo, **settings)
+    def student(kind, folder, cache, seed=0):
+        model, _ = distill.train_student(kind, "course", _views(plain), val, config, **{**options, "cache_dir": cache},
+                                         teacher=teacher, T=4.0, alpha=1.0, teacher_targets=folder, seed=seed)
         return torch.cat([p.detach().flatten() for p in model.parameters()])
 
-    memo = tmp_path / "memo"
-    without = student("student_small", None, tmp_path / "a")
-    filled = student("student_small", memo, tmp_path / "b")
-    entries = sorted(memo.rglob("*.pt"))
-    assert len(entries) == 2  # 8 clips in batches of 4, one epoch
-    # another student and another T, same seed: the same augmented batches, so only hits
-    student("student_medium", memo, tmp_path / "c", )
-    hit = student("student_small", memo, tmp_path / "d")
-    assert sorted(memo.rglob("*.pt")) == entries
-    assert torch.equal(without, filled) and torch.equal(filled, hit)
+    folder = tmp_path / "targets"
+    online = student("student_small", None, tmp_path / "a")  # the teacher runs on every batch
+    shared = student("student_small", folder, tmp_path / "b")
+    torch.testing.assert_close(shared, online, rtol=1e-4, atol=1e-5)
+    entries = sorted(folder.rglob("*.pt"))
+    assert len(entries) == 1  # one epoch of views
+    # another student and another seed see the same views: they read the teacher's logits back
+    student("student_medium", folder, tmp_path / "c")
+    student("student_small", folder, tmp_path / "d", seed=1)
+    assert sorted(folder.rglob("*.pt")) == entries
+    with pytest.raises(ValueError, match="EpochViews"):
+        distill.train_student("student_small", "course", plain, val, config, **{**options, "cache_dir": tmp_path / "e"},
+                              teacher=teacher, T=4.0, teacher_targets=folder)
 
 
 def test_entropy_temperature_is_the_first_candidate_reaching_half_the_maximum():

@@ -28,9 +28,9 @@ def test_longest_runs_are_handed_out_first(monkeypatch):
             experiments.run("trained", "lstm"), experiments.run("student", "student_medium", seed=1),
             experiments.run("student", "student_small", seed=1, epochs=5)]
     order = sorted(runs, key=experiments.expected_cost, reverse=True)
-    # the LSTM baseline, then the distilled students (the medium one first: it pays for the
-    # teacher, the small one of the same seed reads its memo), then the short runs
-    assert order == [runs[2], runs[3], runs[1], runs[0], runs[4]]
+    # the LSTM baseline, then the medium student, then the small ones (a distilled student reads
+    # its teacher's logits: it costs what a labels-only one does), then the short run
+    assert order == [runs[2], runs[3], runs[0], runs[1], runs[4]]
 
 
 def test_every_chapter_model_trains_on_one_thread():
@@ -60,6 +60,26 @@ def test_side_by_side_training_equals_training_in_the_notebook(quick_data):
         assert torch.equal(here.state_dict()[name], value), name
 
 
+@pytest.mark.slow
+def test_teacher_passes_run_first_once_for_all_seeds_and_give_what_a_lone_run_computes(quick_data):
+    runs = [experiments.run("student", "student_small", seed=seed) for seed in (0, 1)]
+    assert experiments.train_all(runs, workers=2, progress=False) == 2
+    stored = sorted((quick_data / "quick" / "teacher-targets").rglob("*.pt"))
+    epochs = experiments.QUICK.epochs["student_small"]
+    assert len(stored) == epochs  # one stream of views for both seeds: one teacher pass per epoch
+    side_by_side, _ = runs[1]()
+    for folder in (quick_data / "quick" / "models").glob("student_small-*"):
+        for item in folder.iterdir():
+            item.unlink()
+        folder.rmdir()
+    for path in stored:
+        path.unlink()
+    here, _ = runs[1]()  # trained here, computing the teacher's logits as it goes
+    assert sorted((quick_data / "quick" / "teacher-targets").rglob("*.pt")) == stored
+    for name, value in side_by_side.state_dict().items():
+        assert torch.equal(here.state_dict()[name], value), name
+
+
 def test_seed_rows_and_paired_comparisons_carry_convergence():
     a = experiments.seed_row([{"seed": s, "test_accuracy": acc, "converged": True}
                               for s, acc in enumerate([80.0, 82.0, 81.0])], params=100)
@@ -77,13 +97,17 @@ def test_seed_rows_and_paired_comparisons_carry_convergence():
 @pytest.mark.slow
 def test_fewer_users_and_the_temperature_rule(quick_data):
     s = experiments.splits()
-    subset, key = experiments.fewer_users(s, 1)
-    users = {int(s.train.users[i]) for i in subset.indices}
-    assert users == {min(s.train.users.tolist())} and key["train_users"] == sorted(users)
+    views, key = experiments.fewer_users(s, 1)
+    indices = views.dataset.indices
+    users = {int(s.train_plain.users[i]) for i in indices}
+    assert users == {min(s.train_plain.users.tolist())} and key["train_users"] == sorted(users)
     assert key["dataset"] == s.key["dataset"]
-    # each clip repeated so that an epoch takes about as many steps as one on all users
-    assert abs(len(subset) - len(s.train)) <= len(set(subset.indices)) / 2
-    assert len(subset) == key["repeats"] * len(set(subset.indices))
+    # each clip repeated so that an epoch takes about as many steps as one on all users,
+    # with a view of its own each time
+    assert abs(len(views) - len(s.train)) <= len(set(indices)) / 2
+    assert len(views) == key["repeats"] * len(set(indices))
+    again = indices.index(indices[0], 1)
+    assert not torch.equal(views[0][0], views[again][0])
     T = experiments.temperature(s)
     logits, _ = experiments.train.predict(experiments.teacher(s), s.train_plain)
     assert T == experiments.distill.entropy_temperature(logits, experiments.TEMPERATURE_CANDIDATES)
