@@ -47,7 +47,7 @@ from torchvision.models.video import r3d_18
 
 from bench_models import matmul_gflops, training_flops_per_clip
 from bench_student_cost import AugmentedClips
-from gesturelib import config, data, export, models, report, results, train
+from gesturelib import config, data, export, files, models, report, train
 
 PRESET = "course"
 PARTS = ("data", "forward", "backward", "optimizer", "teacher")
@@ -161,7 +161,7 @@ def main() -> None:
         "training": training_figures(args.kinds, args.clips, args.val_clips, args.batch_size, args.rounds, peak),
         "latency": latency_figures(args.latency_runs),
     }
-    results.write_json_atomic(args.out, document)
+    files.write_json(args.out, document)
     print()
     print(report.performance(document))
     print(f"\nwritten to {args.out}")

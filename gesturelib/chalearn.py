@@ -41,6 +41,8 @@ from typing import Iterable, Iterator, Sequence
 import cv2
 import numpy as np
 
+from . import files
+
 #: The 20 Italian gestures, index 0 is gesture id 1.
 GESTURES: tuple[str, ...] = (
     "vattene", "vieniqui", "perfetto", "furbo", "cheduepalle",
@@ -671,11 +673,9 @@ class SampleWriter:
             LABELS_SUFFIX: "".join(f"{g},{s},{e}\n" for g, s, e in labels),
             SKELETON_SUFFIX: "".join(self._skeleton_rows),
         }
-        self.zip_path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp_name = tempfile.mkstemp(dir=self.zip_path.parent,
-                                             prefix=f".{self.name}-", suffix=".zip.tmp")
         try:
-            with os.fdopen(handle, "wb") as target, zipfile.ZipFile(target, "w") as archive:
+            with files.atomic_path(self.zip_path) as temporary, open(temporary, "wb") as target, \
+                    zipfile.ZipFile(target, "w") as archive:
                 for kind, suffix in VIDEO_SUFFIXES.items():
                     info = _zip_info(self.name + suffix, zipfile.ZIP_STORED)
                     with open(self._video_path(kind), "rb") as video, archive.open(info, "w") as member:
@@ -684,11 +684,6 @@ class SampleWriter:
                     # Level 1: a third of the default level's time, files ~15 % larger.
                     archive.writestr(_zip_info(self.name + suffix, zipfile.ZIP_DEFLATED),
                                      text.encode("ascii"), compresslevel=1)
-            os.chmod(temp_name, 0o644)
-            os.replace(temp_name, self.zip_path)
-        except BaseException:
-            Path(temp_name).unlink(missing_ok=True)
-            raise
         finally:
             self.close()
         return self.zip_path

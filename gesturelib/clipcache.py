@@ -35,18 +35,18 @@ import hashlib
 import json
 import multiprocessing
 import os
-import tempfile
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import cv2
 import numpy as np
 from tqdm.auto import tqdm
 
 from . import chalearn, clips, config
+from .files import save_torch, write_json
 
 #: Version of what a cache file holds; part of the cache key.
 FORMAT_VERSION = 1
@@ -160,26 +160,6 @@ def _run(index: list[chalearn.SequenceInfo], settings: clips.ClipSettings, worke
     return results
 
 
-def _write_atomic(path: Path, write: Callable[[str], None]) -> None:
-    """Write through ``write(temp_name)`` then rename into place (never a half file)."""
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        write(temp_name)
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-
-
-def _write_json(path: Path, value: Any) -> None:
-    _write_atomic(path, lambda name: Path(name).write_text(json.dumps(value, indent=1) + "\n"))
-
-
-def _save_split(path: Path, content: dict[str, Any]) -> None:
-    import torch
-
-    _write_atomic(path, lambda name: torch.save(content, name))
 
 
 def _split_content(split: str, rows: list[tuple[chalearn.SequenceInfo, dict[str, Any]]],
@@ -252,9 +232,9 @@ def prepare(dataset_dir: str | os.PathLike, preset: str | clips.ClipSettings = "
     for split in dict.fromkeys(info.split for info in index):
         rows = [(info, result) for info, result in zip(index, results) if info.split == split]
         files[split] = f"{split}.pt"
-        _save_split(folder / files[split], _split_content(split, rows, settings, key))
-    _write_json(folder / SKIP_REPORT, skipped)
-    _write_json(folder / MANIFEST, {  # last: its presence marks the cache complete
+        save_torch(_split_content(split, rows, settings, key), folder / files[split])
+    write_json(folder / SKIP_REPORT, skipped)
+    write_json(folder / MANIFEST, {  # last: its presence marks the cache complete
         "key": key, "format_version": FORMAT_VERSION, "dataset": str(dataset_dir.resolve()),
         "settings": settings.as_dict(), "files": files, "skipped": len(skipped),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),

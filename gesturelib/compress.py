@@ -49,6 +49,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils import prune
 
+from . import files
+
 Scope = Literal["weights", "weights+biases", "all"]
 SCOPES: tuple[str, ...] = ("weights", "weights+biases", "all")
 GroupBy = Literal["layer_type", "layer", "all"]
@@ -410,17 +412,9 @@ def quantize_int8(model: nn.Module) -> nn.Module:
 
 
 def _write_atomic(path: Path, write: Callable[[IO[bytes]], None]) -> int:
-    """Write through a temporary file in the same folder and a rename; returns the file's size."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """``write`` into a binary file that replaces ``path`` atomically; returns the file's size."""
+    with files.atomic_path(path) as temporary, open(temporary, "wb") as f:
+        write(f)
     return os.path.getsize(path)
 
 

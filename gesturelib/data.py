@@ -171,6 +171,12 @@ class EpochViews(Dataset):
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         return self.view(index, self.epoch)
 
+    def __getattr__(self, name: str):
+        # The wrapped dataset's metadata (labels, users, classes, ...) reads through.
+        if name.startswith("__") or name == "dataset":  # unpickling asks before dataset exists
+            raise AttributeError(name)
+        return getattr(self.dataset, name)
+
     def __len__(self) -> int:
         return len(self.dataset)
 

@@ -50,7 +50,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 
-from . import data, modelcache, train
+from . import data, files, modelcache, train
 
 TEACHER_MODES = ("online", "cached")
 
@@ -337,7 +337,7 @@ class TeacherTargets(Dataset):
                 self.read += 1
             else:
                 logits = self._compute(epoch, device)
-                train.atomic_torch_save(logits, path)
+                files.save_torch(logits, path)
                 self.computed += 1
             self._epoch, self._logits = epoch, logits
         return self._logits

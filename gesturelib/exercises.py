@@ -29,7 +29,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import config
+from . import config, files
 
 SOLUTION = re.compile(r"^([ \t]*)### BEGIN SOLUTION[^\n]*\n.*?^[ \t]*### END SOLUTION[^\n]*(\n|$)", re.M | re.S)
 HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[^\n]*\n.*?^[ \t]*### END HIDDEN TESTS[^\n]*(\n|$)", re.M | re.S)
@@ -68,7 +68,8 @@ def build(solutions_dir: Path = SOLUTIONS_DIR, out_dir: Path = EXERCISES_DIR) ->
         if not has_exercises(nb):
             continue
         target = out_dir / path.name
-        nbformat.write(student_version(nb), target)
+        with files.atomic_path(target) as temporary:
+            nbformat.write(student_version(nb), str(temporary))
         written.append(target)
     return written
 

@@ -30,7 +30,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from . import compress
+from . import compress, files
 
 #: Largest max |logit difference| accepted between ONNX Runtime and PyTorch (fp32).
 #: Both compute in fp32 with different kernels and summation orders; differences
@@ -79,9 +79,7 @@ def export_onnx(
     path.parent.mkdir(parents=True, exist_ok=True)
     cpu_model = copy.deepcopy(model).cpu().float().eval()
     trace_input = example[:1].detach().cpu().float().repeat(2, *([1] * (example.dim() - 1)))
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".onnx")
-    os.close(fd)
-    try:
+    with files.atomic_path(path) as tmp:
         with warnings.catch_warnings():
             # Known, harmless notices of the exporter in torch 2.14: an internal
             # torch.export helper's deprecation, and the LSTM's cached list of
@@ -91,7 +89,7 @@ def export_onnx(
             torch.onnx.export(
                 cpu_model,
                 (trace_input,),
-                tmp,
+                str(tmp),
                 dynamo=True,
                 input_names=["clips"],
                 output_names=["logits"],
@@ -101,14 +99,10 @@ def export_onnx(
                 verbose=False,
             )
         if not keep_provenance:
-            graph = onnx.load(tmp)
+            graph = onnx.load(str(tmp))
             for node in graph.graph.node:
                 del node.metadata_props[:]
-            onnx.save(graph, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+            onnx.save(graph, str(tmp))
     return path
 
 

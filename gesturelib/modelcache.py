@@ -34,8 +34,8 @@ from torch.utils.data import Dataset
 
 from . import config as project_config
 from . import models
-from .results import write_json_atomic
-from .train import Criterion, History, TrainConfig, atomic_torch_save, fit, load_history, save_history
+from .files import save_torch, write_json
+from .train import Criterion, History, TrainConfig, fit, load_history, save_history
 
 _KEY_FORMAT = 2  # 2: early stopping counts progress from the last epoch that made it
 _ONLY_CACHED = contextvars.ContextVar("only_cached", default=False)
@@ -131,8 +131,8 @@ def load_or_train(kind: str, preset: str, train_set: Dataset, val_set: Dataset |
     model = models.build(kind, preset)
     history = fit(model, train_set, val_set, config, checkpoint_dir=folder / "checkpoint",
                   criterion=criterion, progress=progress)
-    atomic_torch_save(model.state_dict(), folder / "model.pt")
+    save_torch(model.state_dict(), folder / "model.pt")
     save_history(history, folder / "history.json")
-    write_json_atomic(folder / "key.json", key)  # last: marks the folder finished
+    write_json(folder / "key.json", key)  # last: marks the folder finished
     shutil.rmtree(folder / "checkpoint", ignore_errors=True)
     return model.cpu(), history

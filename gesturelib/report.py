@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from . import stats
+from . import files, stats
 
 #: The poster's published numbers (accuracy in %, parameters in millions, sizes in MB).
 POSTER = {
@@ -294,9 +294,7 @@ def _rewrite(path: Path, blocks: dict[str, str]) -> None:
     text = Path(path).read_text()
     for name, content in blocks.items():
         text = _replace_block(text, name, content, path)
-    tmp = Path(path).with_suffix(".md.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+    files.write_text(path, text)
 
 
 def update_readme(path: Path, res: dict) -> None:

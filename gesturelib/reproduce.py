@@ -14,11 +14,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from . import config, results
+from . import config, files, results
 
 NOTEBOOKS_DIR = config.REPO_ROOT / "notebooks"
 
@@ -53,10 +52,8 @@ def execute_notebook(path: Path, timeout: int = 1800) -> float:
         nbformat.write(nb, path.with_suffix(".failed.ipynb"))
         raise
     seconds = time.perf_counter() - start
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".ipynb")
-    os.close(fd)
-    nbformat.write(nb, tmp)
-    os.replace(tmp, path)
+    with files.atomic_path(path) as tmp:
+        nbformat.write(nb, str(tmp))
     return seconds
 
 

@@ -9,13 +9,11 @@ another one wrote and an interrupted write never leaves half a file.
 from __future__ import annotations
 
 import json
-import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from . import config
+from . import config, files
 
 
 def load(path: str | os.PathLike | None = None) -> dict[str, dict[str, Any]]:
@@ -29,43 +27,12 @@ def load(path: str | os.PathLike | None = None) -> dict[str, dict[str, Any]]:
         raise ValueError(f"{path}: not a valid results file ({err})") from err
 
 
-def _plain(value: Any) -> Any:
-    """Turn numpy / torch scalars and arrays into JSON types; NaN becomes None."""
-    if hasattr(value, "tolist"):
-        value = value.tolist()
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_json_atomic(path: Path, document: Any) -> None:
-    """Write ``document`` as JSON to ``path`` through a temporary file and a rename."""
-    write_text_atomic(path, json.dumps(document, indent=2, sort_keys=True) + "\n")
-
-
 def record(section: str, key: str, value: Any, path: str | os.PathLike | None = None) -> None:
     """Store ``value`` under ``section`` / ``key``, keeping everything else in the file."""
     path = Path(path or config.results_path())
     document = load(path)
-    document.setdefault(section, {})[key] = _plain(value)
-    write_json_atomic(path, document)
+    document.setdefault(section, {})[key] = files.plain(value)
+    files.write_json(path, document)
 
 
 def get(section: str, key: str, default: Any = None, path: str | os.PathLike | None = None) -> Any:

@@ -50,7 +50,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from . import chalearn, clips, results
+from . import chalearn, clips, files, results
 
 #: ``predict(clips) -> logits``: float clips (N, 2, 2, T, H, W) in [0, 1] to logits (N, 20).
 Predictor = Callable[[torch.Tensor], torch.Tensor]
@@ -423,7 +423,7 @@ def spot(crops: Sequence[FrameCrops], num_frames: int, config: SpottingConfig,
 def write_prediction(path: str | os.PathLike, gestures: Iterable[Sequence[int]]) -> Path:
     """Write a ChaLearn prediction file (``gesture id,start,end`` per line), atomically."""
     path = Path(path)
-    results.write_text_atomic(path, "".join(f"{int(g)},{int(s)},{int(e)}\n" for g, s, e in gestures))
+    files.write_text(path, "".join(f"{int(g)},{int(s)},{int(e)}\n" for g, s, e in gestures))
     return path
 
 

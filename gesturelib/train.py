@@ -30,7 +30,6 @@ import logging
 import math
 import os
 import random
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -43,9 +42,9 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 from tqdm.auto import tqdm
 
+from . import files
 from .config import seed_everything
 from .data import make_loader
-from .results import write_json_atomic
 
 log = logging.getLogger(__name__)
 
@@ -257,21 +256,6 @@ def _set_rng_state(state: dict[str, Any]) -> None:
     np.random.set_state((name, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
     version, internal, gauss_next = state["python"]
     random.setstate((version, tuple(internal), gauss_next))
-
-
-def atomic_torch_save(obj: Any, path: Path) -> None:
-    """``torch.save`` to a temporary file in the same folder, then rename over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # ---------------------------------------------------------------------------------------------
@@ -514,7 +498,7 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset | None, config: T
                 rng = [None] * world
                 torch.distributed.all_gather_object(rng, _rng_state())
             if rank == 0:
-                atomic_torch_save(_checkpoint(run, config, model, optimizer, scheduler, scaler, rng), path)
+                files.save_torch(_checkpoint(run, config, model, optimizer, scheduler, scaler, rng), path)
     epochs.close()
     run.history.converged = plateaued(run.history.val_acc, window=config.patience or PLATEAU_EPOCHS)
 
@@ -526,7 +510,7 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset | None, config: T
 
 def save_history(history: History, path: str | os.PathLike) -> None:
     """Write a history as JSON (atomically); NaN is written as null."""
-    write_json_atomic(Path(path), _json_safe(history.to_dict()))
+    files.write_json(path, history.to_dict())
 
 
 def load_history(path: str | os.PathLike) -> History:
@@ -537,16 +521,6 @@ def load_history(path: str | os.PathLike) -> History:
     for name in ("val_loss", "val_acc"):
         data[name] = [math.nan if v is None else v for v in data[name]]
     return History.from_dict(data)
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 if __name__ == "__main__":

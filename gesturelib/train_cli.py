@@ -29,8 +29,8 @@ from torch.utils.data import Dataset, TensorDataset
 
 from . import models
 from .config import seed_everything
-from .results import write_json_atomic
-from .train import TrainConfig, atomic_torch_save, default_device, evaluate, fit, save_history
+from .files import save_torch, write_json
+from .train import TrainConfig, default_device, evaluate, fit, save_history
 
 
 def synthetic_dataset(size: int, preset: str, seed: int = 0) -> TensorDataset:
@@ -123,9 +123,9 @@ def main(argv: list[str] | None = None) -> dict:
                        "seconds_per_epoch": sum(history.seconds) / len(history.seconds),
                        **{split: evaluate(model, dataset, config.eval_batch_size)
                           for split, dataset in splits.items() if split != "train"}}
-            atomic_torch_save(model.state_dict(), args.out / "model.pt")
+            save_torch(model.state_dict(), args.out / "model.pt")
             save_history(history, args.out / "history.json")
-            write_json_atomic(args.out / "metrics.json", metrics)
+            write_json(args.out / "metrics.json", metrics)
             logging.getLogger(__name__).info("wrote %s: %s", args.out, {
                 split: round(metrics[split]["accuracy"], 4) for split in splits if split != "train"})
         return metrics

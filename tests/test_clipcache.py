@@ -129,22 +129,22 @@ def test_cache_is_rebuilt_when_a_setting_or_a_source_file_changes(dataset, tmp_p
 
 
 def test_interrupted_prepare_is_not_taken_as_complete(dataset, tmp_path, monkeypatch):
-    real_save = clipcache._save_split
+    real_save = clipcache.save_torch
     saved = []
 
-    def crash_after_first_split(path, content):
+    def crash_after_first_split(content, path):
         if saved:
             raise KeyboardInterrupt("simulated crash")
         saved.append(path)
-        real_save(path, content)
-    monkeypatch.setattr(clipcache, "_save_split", crash_after_first_split)
+        real_save(content, path)
+    monkeypatch.setattr(clipcache, "save_torch", crash_after_first_split)
     with pytest.raises(KeyboardInterrupt):
         clipcache.prepare(dataset, "course", cache_dir=tmp_path, workers=1, progress=False)
     folder = saved[0].parent
     assert saved[0].exists() and not (folder / clipcache.MANIFEST).exists()
     assert not list(folder.glob("*.tmp"))  # the half-written file was removed
 
-    monkeypatch.setattr(clipcache, "_save_split", real_save)
+    monkeypatch.setattr(clipcache, "save_torch", real_save)
     runs = []
     real_run = clipcache._run
     monkeypatch.setattr(clipcache, "_run", lambda *args: runs.append(1) or real_run(*args))

@@ -1,5 +1,7 @@
 """GestureClips items, the clip augmentation and the seeded loader."""
 
+import pickle
+
 import pytest
 import torch
 
@@ -122,6 +124,10 @@ def test_epoch_views_depend_on_epoch_and_index_only(cached):
     assert not torch.equal(views.view(0, 4)[0], first[0])  # another epoch, another view
     other_seed = data.EpochViews(views.dataset, views.augmentation, seed=1)
     assert not torch.equal(other_seed.view(0, 3)[0], first[0])
+    whole = data.EpochViews(plain, views.augmentation)
+    assert torch.equal(whole.users, plain.users) and whole.classes == plain.classes  # metadata reads through
+    copy = pickle.loads(pickle.dumps(whole))  # as DataLoader workers receive it
+    assert torch.equal(copy[1][0], whole[1][0])
 
 
 def test_the_trainer_tells_epoch_views_the_epoch(cached):

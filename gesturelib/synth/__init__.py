@@ -24,13 +24,12 @@ import io
 import json
 import multiprocessing
 import os
-import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from .. import config
+from .. import config, files
 from ..chalearn import NUM_CLASSES
 from .presets import DEFAULT_DIFFICULTY, PRESETS, SPLITS, Preset, resolve
 from .sequence import SequenceSpec, plan_sequences, write_sequence
@@ -43,18 +42,6 @@ __all__ = ["generate", "ensure_dataset", "Preset", "PRESETS", "DEFAULT_DIFFICULT
 #: Bumped whenever the generator's output changes; ensure_dataset regenerates older datasets.
 GENERATOR_VERSION = 4
 DEFAULT_WORKERS = 2
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="ascii", newline="") as file:
-            file.write(text)
-        os.chmod(temp, 0o644)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def _check_target(out: Path) -> None:
@@ -139,8 +126,8 @@ def generate(out_dir: str | os.PathLike, preset: str | Preset = "course", seed: 
     for stale in out.glob("Sample*.zip"):       # from an earlier, larger generation into this folder
         if stale.name not in planned:
             stale.unlink()
-    _atomic_write(out / "users.csv", users_csv(users))
-    _atomic_write(out / "sequences.csv", _sequences_csv(specs))
+    files.write_text(out / "users.csv", users_csv(users), encoding="ascii")
+    files.write_text(out / "sequences.csv", _sequences_csv(specs), encoding="ascii")
     total = sum(s.timeline.num_frames for s in specs)
     with tqdm(total=total, unit="frame", desc=f"embedded {settings.name}", disable=not progress) as bar:
         if workers <= 1 or len(specs) == 1:
@@ -161,7 +148,7 @@ def generate(out_dir: str | os.PathLike, preset: str | Preset = "course", seed: 
             finally:
                 # On an error (or Ctrl-C) do not wait for the sequences not started yet.
                 pool.shutdown(wait=True, cancel_futures=True)
-    _atomic_write(out / "dataset.json", json.dumps(dataset_summary(settings, seed, specs), indent=2) + "\n")
+    files.write_text(out / "dataset.json", json.dumps(dataset_summary(settings, seed, specs), indent=2) + "\n", encoding="ascii")
     return out
 
 
