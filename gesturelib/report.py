@@ -267,7 +267,8 @@ def performance(bench: dict) -> str:
         f"seconds per epoch of {setup['clips']} clips (batch {setup['batch_size']}) by part, the "
         f"validation pass over {setup['val_clips']} clips, and the step's compute (forward + backward + "
         f"optimizer) and the whole epoch without the teacher's passes beside the 3D-CNN teacher's. The same run's 1024^3 matrix product: {peak:.1f} GFLOP/s. "
-        "\"teacher\" is the teacher's forward pass that online distillation adds to a student's step.",
+        "\"teacher\" is the teacher's forward pass over an epoch of views: online distillation needs it once per "
+        "epoch and teacher, and every student reads the stored logits (`distill.TeacherTargets`).",
         "",
         markdown_table(["model", "params", *(f"{p} s" for p in EPOCH_PARTS), "step ms", "x teacher step",
                         "epoch x teacher", "GFLOP/s", "of matmul"], rows),

@@ -124,6 +124,9 @@ def test_epoch_views_depend_on_epoch_and_index_only(cached):
     assert not torch.equal(views.view(0, 4)[0], first[0])  # another epoch, another view
     other_seed = data.EpochViews(views.dataset, views.augmentation, seed=1)
     assert not torch.equal(other_seed.view(0, 3)[0], first[0])
+    # seeding the CPU generator alone gives the draw that torch.manual_seed gives
+    torch.manual_seed(((0 * 1_000_003 + 3) * 1_000_000_007 + 1) % 2**63)
+    assert torch.equal(views.augmentation(plain[1][0]), first[1])
     whole = data.EpochViews(plain, views.augmentation)
     assert torch.equal(whole.users, plain.users) and whole.classes == plain.classes  # metadata reads through
     copy = pickle.loads(pickle.dumps(whole))  # as DataLoader workers receive it

@@ -8,7 +8,7 @@ hand eases in and out (smoothstep). Every gesture starts from the rest pose,
 reaches the first key during the first :data:`APPROACH` of its duration,
 performs the keys, and returns to rest during the last :data:`APPROACH`.
 
-The classes are built to make models differ (DESIGN section 3):
+The classes are built to make models differ:
 
 - :data:`SHAPE_ONLY_GROUPS`: same arm trajectory, different hand shape, so
   only the hand stream separates them;

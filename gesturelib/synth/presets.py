@@ -1,7 +1,7 @@
 """Dataset presets: how many sequences, at which frame size, and how hard.
 
-``difficulty`` is the one knob of the embedded dataset's hardness, in [0, 1]
-(DESIGN section 3). It scales, together: how much users differ (height, build,
+``difficulty`` is the one knob of the embedded dataset's hardness, in [0, 1].
+It scales, together: how much users differ (height, build,
 distance, position, turn, amplitude, clothing contrast), how close the close
 class pairs are (7/19, 8/18, 4/18), how sloppily each gesture is performed,
 how often distractor movements happen, and the sensor's imperfections
