@@ -51,14 +51,6 @@ def confusion_matrix(predictions, labels, num_classes: int = NUM_CLASSES) -> np.
     return np.bincount(labels * num_classes + predicted, minlength=num_classes**2).reshape(num_classes, num_classes)
 
 
-def per_class_accuracy(predictions, labels, num_classes: int = NUM_CLASSES) -> np.ndarray:
-    """Recall of each class (NaN for a class with no clips)."""
-    cm = confusion_matrix(predictions, labels, num_classes)
-    totals = cm.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(totals > 0, np.diag(cm) / totals, np.nan)
-
-
 class Confusion(NamedTuple):
     """One off-diagonal cell: how often class ``true`` was predicted as ``predicted``."""
 

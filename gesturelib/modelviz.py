@@ -92,6 +92,75 @@ def layer_table(kind: str, preset: str = "course") -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["layer", "type", "output shape", "params"]).set_index("layer")
 
 
+@dataclass(frozen=True)
+class Block:
+    """One box of an architecture diagram: a group of layers, what comes out of it, its parameters."""
+
+    name: str
+    layers: tuple[str, ...]
+    output_shape: tuple[int, ...]  #: for one clip, without the batch axis
+    params: int
+
+
+def architecture_blocks(kind: str, preset: str = "course") -> list[Block]:
+    """``models.build(kind, preset)`` as a chain of blocks, read from the model (:func:`models.describe`).
+
+    The input, one block per convolution of the two-stream encoder (the
+    convolution with the pooling, batch norm and ReLU after it), then the
+    fully connected layer, the LSTM (recurrent models) and the classifier.
+    """
+    blocks = [Block("input", ("2 streams x 2 channels",), tuple(models.input_shape(preset)), 0)]
+    for layer in models.describe(kind, preset):
+        part = layer.name.split(".")[0]
+        name = f"conv block {sum(b.name.startswith('conv') for b in blocks) + 1}" \
+            if part == "encoder" and layer.layer == "Conv3d" else part
+        if part == "encoder" and layer.layer != "Conv3d" or blocks[-1].name == name:
+            name = blocks[-1].name
+            last = blocks.pop()
+            blocks.append(Block(name, last.layers + (layer.layer,), layer.output_shape[1:], last.params + layer.params))
+        else:
+            blocks.append(Block(name, (layer.layer,), layer.output_shape[1:], layer.params))
+    return blocks
+
+
+_SHORT_LAYER_NAMES = {"Conv3d": "Conv3d", "MaxPool3d": "MaxPool", "BatchNorm3d": "BN", "Dropout": "Dropout"}
+_BLOCK_COLOURS = {"input": "#eeeeee", "conv": "#cfe2f3", "fc": "#fce5cd", "lstm": "#d9ead3", "classifier": "#e6e6e6"}
+
+
+def plot_architecture(kind: str, preset: str = "course", ax=None):
+    """The block diagram of ``kind`` (the poster's figures 1-3), drawn from the model itself.
+
+    Each box names its block, its layers, its output shape for one clip and its
+    parameters; the encoder's maps hold both streams (grouped convolutions, the
+    body's maps first). Returns the Axes.
+    """
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    blocks = architecture_blocks(kind, preset)
+    if ax is None:
+        ax = Figure(figsize=(1.9 * len(blocks), 2.4), dpi=DPI, layout="constrained").subplots()
+    width, gap = 1.6, 0.35
+    for i, block in enumerate(blocks):
+        x = i * (width + gap)
+        colour = _BLOCK_COLOURS.get(block.name.split()[0], "#ffffff")
+        ax.add_patch(FancyBboxPatch((x, 0), width, 1, boxstyle="round,pad=0.04", facecolor=colour, edgecolor="#555555"))
+        names = [_SHORT_LAYER_NAMES.get(layer, layer) for layer in dict.fromkeys(block.layers)]
+        layers = " + ".join(names[:2]) + ("\n+ " + " + ".join(names[2:]) if len(names) > 2 else "")
+        shape = " x ".join(str(n) for n in block.output_shape)
+        params = f"{block.params:,} params" if block.params else ""
+        ax.text(x + width / 2, 0.5, f"{block.name}\n{layers}\n{shape}\n{params}", ha="center", va="center",
+                fontsize=7.5)
+        if i:
+            ax.add_patch(FancyArrowPatch((x - gap, 0.5), (x, 0.5), arrowstyle="-|>", mutation_scale=10, color="#555555"))
+    ax.set_xlim(-0.1, len(blocks) * (width + gap) - gap + 0.1)
+    ax.set_ylim(-0.15, 1.15)
+    ax.axis("off")
+    total = models.count_params(models.build(kind, preset))
+    ax.set_title(f"{kind} ({preset} preset): {total:,} parameters. Shapes for one clip: encoder maps x T x H x W "
+                 "(both streams' maps), then time steps x features", fontsize=9)
+    return ax
+
+
 def params_table(kinds: Sequence[str] = TABLE1_KINDS) -> pd.DataFrame:
     """Parameters of each kind in the course and paper presets, beside the poster's count."""
     rows = []

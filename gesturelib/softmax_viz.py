@@ -11,7 +11,6 @@ knowledge" and set it beside the pairs the embedded dataset made hard on purpose
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
@@ -26,32 +25,6 @@ from .synth.gestures import CLOSE_PAIRS, SHAPE_ONLY_GROUPS, TIME_REVERSE_PAIRS
 
 #: How two gestures of the embedded dataset are related (``gesture_relation``), closest first.
 RELATIONS = ("time reverse", "same trajectory, other hand shape", "close in the real data", "unrelated")
-
-
-@dataclass(frozen=True)
-class SoftmaxBars:
-    """A softened distribution ready for a bar chart, most probable class first."""
-
-    class_indices: np.ndarray  #: int, which classes (0-based), in bar order
-    class_names: list[str]
-    probabilities: np.ndarray  #: float, the bar heights, summing to 1 over all classes
-
-
-def softmax_table(
-    logits: Tensor | np.ndarray,
-    T: float,
-    class_names: Sequence[str],
-    top_k: int | None = None,
-) -> SoftmaxBars:
-    """The ``top_k`` most probable classes of one clip's softened softmax (all when None)."""
-    logits = _as_vector(logits, class_names)
-    probabilities = softened_softmax(logits, T).numpy()
-    order = np.argsort(-probabilities, kind="stable")[: top_k or len(probabilities)]
-    return SoftmaxBars(
-        class_indices=order,
-        class_names=[class_names[i] for i in order],
-        probabilities=probabilities[order],
-    )
 
 
 def entropy_bits(probabilities: Tensor) -> Tensor:

@@ -283,6 +283,32 @@ def _to_device(target: Any, device: torch.device) -> Any:
     return target.to(device, non_blocking=True) if isinstance(target, torch.Tensor) else target
 
 
+def train_step(model: nn.Module, inputs: torch.Tensor, target: Any, criterion: Criterion,
+               optimizer: torch.optim.Optimizer, grad_clip: float | None = None,
+               scaler: torch.amp.GradScaler | None = None, autocast: dict | None = None
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimisation step on one batch; returns the loss and the logits.
+
+    Forward pass and loss (in mixed precision when ``autocast`` says so), gradients
+    of the loss, their norm clipped to ``grad_clip`` if given, and the update. The
+    ``scaler`` multiplies an fp16 loss before the backward pass so that small
+    gradients do not round to zero, and divides them back before clipping and
+    the update; with fp32 it does nothing.
+    """
+    scaler = scaler or torch.amp.GradScaler(inputs.device.type, enabled=False)
+    with torch.autocast(**(autocast or {"device_type": inputs.device.type, "enabled": False})):
+        logits = model(inputs)
+        loss = criterion(logits, target, inputs)
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    if grad_clip is not None:
+        scaler.unscale_(optimizer)
+        nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    scaler.step(optimizer)
+    scaler.update()
+    return loss, logits
+
+
 def _train_loader(dataset: Dataset, config: TrainConfig, epoch: int, rank: int, world: int) -> DataLoader:
     # A fresh seed per epoch: the order of epoch e never depends on what ran before it,
     # which is what makes a resumed run shuffle exactly like an uninterrupted one. A dataset
@@ -449,16 +475,7 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset | None, config: T
         for inputs, target in batches:
             inputs = inputs.to(device, non_blocking=True)
             target = _to_device(target, device)
-            with torch.autocast(**autocast):
-                logits = net(inputs)
-                loss = criterion(logits, target, inputs)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            if config.grad_clip is not None:
-                scaler.unscale_(optimizer)
-                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            scaler.step(optimizer)
-            scaler.update()
+            loss, logits = train_step(net, inputs, target, criterion, optimizer, config.grad_clip, scaler, autocast)
             scheduler.step()
             labels = labels_of(target)
             loss_sum += loss.item() * len(labels)

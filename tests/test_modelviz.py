@@ -250,3 +250,17 @@ def test_temporal_receptive_field_of_the_whole_clip_trunk():
     assert joint["receptive field (frames)"].iloc[-1] > models.GROUP_FRAMES  # steps overlap
     assert modelviz.temporal_receptive_field("cnn3d")["frames per output step"].iloc[-1] == 8
     assert (modelviz.temporal_receptive_field("lstm")["receptive field (frames)"] == 1).all()
+
+
+@pytest.mark.parametrize("kind", ["cnn3d", "lstm", "joint", "student_small"])
+def test_architecture_blocks_are_read_from_the_model(kind):
+    blocks = modelviz.architecture_blocks(kind, "course")
+    names = [b.name for b in blocks]
+    assert names[0] == "input" and names[-1] == "classifier"
+    assert names[1:4] == ["conv block 1", "conv block 2", "conv block 3"]
+    assert ("lstm" in names) == (kind != "cnn3d")
+    assert sum(b.params for b in blocks) == models.count_params(models.build(kind, "course"))
+    assert blocks[-1].output_shape == (models.NUM_CLASSES,)
+    ax = modelviz.plot_architecture(kind, "course")
+    assert len(ax.patches) == 2 * len(blocks) - 1  # a box per block, an arrow between neighbours
+    assert f"{models.count_params(models.build(kind, 'course')):,} parameters" in ax.get_title()

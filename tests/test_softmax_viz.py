@@ -28,20 +28,6 @@ def test_entropy_grows_with_temperature_towards_log2_classes():
     assert softmax_viz.entropy_vs_temperature(torch.tensor([50.0, 0.0, 0.0]), [1.0])[0] < 1e-6
 
 
-def test_softmax_table_is_sorted_and_matches_softened_softmax():
-    logits = torch.arange(20, dtype=torch.float32) % 7
-    bars = softmax_viz.softmax_table(logits, 2.0, NAMES, top_k=5)
-    assert len(bars.probabilities) == 5
-    assert (np.diff(bars.probabilities) <= 0).all()
-    q = distill.softened_softmax(logits, 2.0).numpy()
-    np.testing.assert_allclose(bars.probabilities, q[bars.class_indices])
-    assert bars.class_names == [NAMES[i] for i in bars.class_indices]
-    assert q[bars.class_indices[0]] == q.max()
-    assert softmax_viz.softmax_table(logits, 2.0, NAMES).probabilities.sum() == pytest.approx(1.0)
-    with pytest.raises(ValueError, match="shape"):
-        softmax_viz.softmax_table(torch.zeros(3), 1.0, NAMES)
-
-
 def test_render_draws_the_softened_softmax_at_the_slider_values():
     torch.manual_seed(0)
     logits = 4 * torch.randn(3, 20)

@@ -233,3 +233,16 @@ def test_patience_counts_epochs_without_min_delta_progress():
     # so a run that stops for want of progress always meets the convergence criterion
     curve = [0.5, 0.7, 0.80, 0.803, 0.804, 0.803, 0.8045, 0.802, 0.801]
     assert plateaued(curve, window=6) is True
+
+
+def test_train_step_is_forward_loss_backward_clip_update():
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 3)
+    inputs, labels = torch.randn(8, 4), torch.randint(0, 3, (8,))
+    before = [p.detach().clone() for p in model.parameters()]
+    optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
+    loss, logits = train.train_step(model, inputs, labels, train.cross_entropy, optimizer, grad_clip=0.1)
+    torch.testing.assert_close(logits, torch.nn.functional.linear(inputs, before[0], before[1]))
+    torch.testing.assert_close(loss, torch.nn.functional.cross_entropy(logits, labels))
+    step = torch.cat([(b - p.detach()).flatten() for b, p in zip(before, model.parameters())])
+    assert abs(step.norm().item() - 0.1) < 1e-5  # SGD with lr 1 moves by the clipped gradient
