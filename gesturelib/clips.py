@@ -290,6 +290,12 @@ def _moving_average(track: np.ndarray, window: int) -> np.ndarray:
     return (cumulative[window:] - cumulative[:-window]) / window
 
 
+def person_height(pixels: np.ndarray) -> float:
+    """h, the unit of every crop size: the mean HipCenter-Head distance over the frames of
+    ``pixels``, pixel joint positions of shape (frames, 20, 2)."""
+    return float(np.linalg.norm(pixels[:, _HEAD] - pixels[:, _HIP], axis=1).mean())
+
+
 def crop_sides(person_height: float, settings: ClipSettings, frame_size: tuple[int, int]) -> tuple[int, int]:
     """Sides in pixels of the body and the hand square for a person ``person_height`` pixels tall,
     at most the frame's ``(width, height)``."""
@@ -338,10 +344,10 @@ def crop_boxes(skeleton: np.ndarray, gesture: Sequence[int], frame_size: tuple[i
         during_skeleton = mirror_skeleton(during_skeleton, width)
     during = during_skeleton[:, :, PIXEL].astype(np.float64)  # (gesture frames, 20, 2)
 
-    person_height = float(np.linalg.norm(during[:, _HEAD] - during[:, _HIP], axis=1).mean())
-    body_side, hand_side = crop_sides(person_height, settings, frame_size)
+    h = person_height(during)
+    body_side, hand_side = crop_sides(h, settings, frame_size)
     if min(body_side, hand_side) < 2:
-        raise ClipError(f"{label}: person height {person_height:.1f} px is too small to crop "
+        raise ClipError(f"{label}: person height {h:.1f} px is too small to crop "
                         f"(HipCenter and Head coincide?)", (gesture_id, start, end))
 
     frames = sample_frames(start, end, None if variable_length else settings.frames, settings.sampling)
@@ -353,7 +359,7 @@ def crop_boxes(skeleton: np.ndarray, gesture: Sequence[int], frame_size: tuple[i
     hand_track = _moving_average(during[:, _HAND_RIGHT], settings.hand_smoothing)[frames - start]
     hand = square_boxes(hand_track[:, 0], hand_track[:, 1] - hand_side / 2, hand_side, width, height)
     return CropGeometry(sequence=sequence, gesture=(gesture_id, start, end), frame_size=(width, height),
-                        frames=frames, mirrored=mirrored, person_height=person_height,
+                        frames=frames, mirrored=mirrored, person_height=h,
                         body=body, hand=hand, joints=during[frames - start].astype(np.float32))
 
 

@@ -113,8 +113,7 @@ def _left_hand_lead(skeleton: np.ndarray, gesture: Sequence[int]) -> float:
     _, start, end = (int(v) for v in gesture)
     pixels = clips.fill_untracked(skeleton)[start - 1:end, :, PIXEL]
     left, right = (pixels[:, JOINT_INDEX[f"Hand{side}"], 1].mean() for side in ("Left", "Right"))
-    height = np.linalg.norm(pixels[:, JOINT_INDEX["Head"]] - pixels[:, JOINT_INDEX["HipCenter"]], axis=1).mean()
-    return float((right - left) / max(height, 1e-6))
+    return float((right - left) / max(clips.person_height(pixels), 1e-6))
 
 
 def mirrored_example(dataset, candidates: int = 40) -> int:

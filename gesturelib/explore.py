@@ -12,7 +12,7 @@ embedded classes (hand-shape-only groups, time-reversed pairs).
 The real statistics come from the annotation files of the 230 real
 validation sequences when they are at :data:`REAL_LABELS_DIR` (they are
 research data and never copied into the project); elsewhere (e.g. on Colab)
-from their published summary, :data:`PUBLISHED_STATISTICS`. Figures are
+from their published summary (``synth.timeline.REAL_STATISTICS``). Figures are
 plain :class:`matplotlib.figure.Figure` objects (not registered with pyplot,
 so nothing accumulates): a notebook shows one by leaving it as a cell's value.
 """
@@ -40,11 +40,11 @@ from matplotlib.lines import Line2D
 from . import chalearn, clips, config
 from .chalearn import GESTURES, JOINT_INDEX, NUM_CLASSES, PIXEL
 from .synth import gestures as synth_gestures
-from .synth.timeline import timing_statistics
+from .synth.timeline import REAL_STATISTICS, timing_statistics
 from .synth.users import read_users_csv
 
 __all__ = [
-    "REAL_LABELS_DIR", "PUBLISHED_STATISTICS", "MEANINGS", "BONES", "DPI",
+    "REAL_LABELS_DIR", "MEANINGS", "BONES", "DPI",
     "SequenceLabels", "Timing", "Reference",
     "dataset_labels", "real_labels", "gesture_timing", "timing_statistics", "load_reference",
     "vocabulary_table", "structure_table", "dataset_description", "format_overview", "csv_columns",
@@ -55,28 +55,6 @@ __all__ = [
 
 #: Where the real annotation files of the 230 ChaLearn 2014 validation sequences live, when present.
 REAL_LABELS_DIR = Path(config.REPO_ROOT).parent / "shared" / "data" / "chalearn2014_validation_gt"
-
-#: The published summary of those files (their README, "Statistics of these files (measured)"),
-#: in the keys of :func:`timing_statistics`; shown when the files themselves are absent. The
-#: README's pauses count start - previous end, one frame more than the frames strictly between
-#: two gestures that :func:`timing_statistics` counts (median 27 on the same files).
-PUBLISHED_STATISTICS: dict[str, float] = {
-    "sequences": 230,
-    "gestures": 3454,
-    "gesture_length_median": 39,
-    "gesture_length_p5": 26,
-    "gesture_length_p95": 58,
-    "gesture_length_mean": 40.0,
-    "gap_median": 28,
-    "gap_mean": 46,
-    "gap_p95": 179,
-    "gestures_min": 8,
-    "gestures_mean": 15.0,
-    "gestures_max": 22,
-    "frames_mean": 1358,
-    "class_count_min": 164,
-    "class_count_max": 186,
-}
 
 #: English meaning of each gesture (index 0 = gesture id 1), as described with the challenge.
 MEANINGS: tuple[str, ...] = (
@@ -235,7 +213,7 @@ def load_reference(folder: str | Path | None = None) -> Reference:
     folder = Path(REAL_LABELS_DIR if folder is None else folder)
     sequences = real_labels(folder)
     if sequences is None:
-        return Reference(dict(PUBLISHED_STATISTICS), None,
+        return Reference(dict(REAL_STATISTICS), None,
                          "published summary of the 230 real validation label files "
                          "(the files themselves are not here)")
     return Reference(timing_statistics(sequences), gesture_timing(sequences),
@@ -497,8 +475,8 @@ def _hand_heights(skeleton: np.ndarray) -> dict[str, np.ndarray]:
     """Each hand's height above the hip centre, in person heights (hip-head distance); NaN untracked."""
     tracked = np.any(skeleton.reshape(len(skeleton), -1) != 0, axis=1)
     pixels = skeleton[:, :, PIXEL].astype(np.float64)
-    hip, head = pixels[:, JOINT_INDEX["HipCenter"]], pixels[:, JOINT_INDEX["Head"]]
-    person = np.median(np.linalg.norm(head - hip, axis=1)[tracked]) if tracked.any() else 1.0
+    hip = pixels[:, JOINT_INDEX["HipCenter"]]
+    person = clips.person_height(pixels[tracked]) if tracked.any() else 1.0
     result = {}
     for side in ("Right", "Left"):
         height = (hip[:, 1] - pixels[:, JOINT_INDEX[f"Hand{side}"], 1]) / max(person, 1e-6)
@@ -769,9 +747,9 @@ def plot_hand_paths(labels: Sequence[SequenceLabels],
             hand = "Hand" + clips.highest_hand(during, (gesture_id, 1, len(during))).capitalize()
             shoulder = hand.replace("Hand", "Shoulder")
             pixels = during[:, :, PIXEL].astype(np.float64)
-            hip, head = pixels[:, JOINT_INDEX["HipCenter"]], pixels[:, JOINT_INDEX["Head"]]
+            hip = pixels[:, JOINT_INDEX["HipCenter"]]
             centre = pixels[:, JOINT_INDEX["ShoulderCenter"], 0]
-            person = max(float(np.linalg.norm(head - hip, axis=1).mean()), 1e-6)
+            person = max(clips.person_height(pixels), 1e-6)
             outward_sign = np.sign(np.mean(pixels[:, JOINT_INDEX[shoulder], 0] - centre)) or 1.0
             outward = (pixels[:, JOINT_INDEX[hand], 0] - centre) * outward_sign / person
             up = (hip[:, 1] - pixels[:, JOINT_INDEX[hand], 1]) / person

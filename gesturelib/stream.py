@@ -55,7 +55,7 @@ from . import chalearn, clips, files, results
 #: ``predict(clips) -> logits``: float clips (N, 2, 2, T, H, W) in [0, 1] to logits (N, 20).
 Predictor = Callable[[torch.Tensor], torch.Tensor]
 
-_HIP, _HEAD = chalearn.JOINT_INDEX["HipCenter"], chalearn.JOINT_INDEX["Head"]
+_HIP = chalearn.JOINT_INDEX["HipCenter"]
 _HANDS = (chalearn.JOINT_INDEX["HandLeft"], chalearn.JOINT_INDEX["HandRight"])
 PREDICTION_SUFFIX = "_prediction.csv"
 
@@ -134,7 +134,7 @@ class OnlineCropper:
         if self._last is None:
             return None
         recent = np.stack([joints for _, joints in self._recent] if self._recent else [self._last])
-        height = float(np.linalg.norm(recent[:, _HEAD] - recent[:, _HIP], axis=1).mean())
+        height = clips.person_height(recent)
         body_side, hand_side = clips.crop_sides(height, self.settings, self.frame_size)
         if min(body_side, hand_side) < 2:
             return None
