@@ -9,12 +9,14 @@ Everything runs on ONE thread, as every model of the chapters trains
 yardstick is a 1024^3 fp32 matrix product on one thread, measured in this run.
 
 Training, per kind: ``--clips`` random uint8 clips of the course size, read
-and augmented as ``data.GestureClips`` does (``bench_student_cost.AugmentedClips``),
+and augmented as the chapters' training set does (``data.EpochViews``,
+``bench_student_cost.augmented_clips``),
 batch 32, Adam, channels_last_3d, the gradient clipping of the chapters'
 recipe. Each step is timed in parts: the data (loader, conversion,
 augmentation, batching), the forward pass with the loss, the backward pass
 with gradient clipping, the optimizer step, and for the students the teacher's
-forward pass on the same batch (what online distillation adds). Validation is
+forward pass on the same batch (what online distillation costs per epoch of
+views; the chapters pay it once per epoch and teacher, ``distill.TeacherTargets``). Validation is
 one ``train.predict`` pass over ``--val-clips`` clips (290 in the chapters),
 as ``fit`` runs after every epoch. Kinds take turns within each round and a
 part's time is its fastest round, so slow phases of a shared machine hit all
@@ -46,7 +48,7 @@ from torch.utils.data import TensorDataset
 from torchvision.models.video import r3d_18
 
 from bench_models import matmul_gflops, training_flops_per_clip
-from bench_student_cost import AugmentedClips
+from bench_student_cost import augmented_clips
 from gesturelib import config, data, export, files, models, report, train
 
 PRESET = "course"
@@ -91,7 +93,7 @@ def epoch_parts(model: nn.Module, teacher: nn.Module | None, dataset, val_set, b
 
 def training_figures(kinds: list[str], clips: int, val_clips: int, batch_size: int, rounds: int,
                      peak: float) -> dict[str, dict]:
-    dataset = AugmentedClips(clips)
+    dataset = augmented_clips(clips)
     generator = torch.Generator().manual_seed(1)
     val_set = TensorDataset(torch.rand(val_clips, *models.input_shape(PRESET), generator=generator),
                             torch.randint(0, models.NUM_CLASSES, (val_clips,), generator=generator))

@@ -51,22 +51,25 @@ from gesturelib import data, models, train
 PRESET = "course"
 
 
-class AugmentedClips(Dataset):
-    """Random uint8 clips read like ``data.GestureClips`` with the course augmentation."""
+class RandomClips(Dataset):
+    """Random uint8 clips of the course size, read like ``data.GestureClips`` (float in [0, 1])."""
 
     def __init__(self, count: int, seed: int = 0):
         generator = torch.Generator().manual_seed(seed)
         self.clips = torch.randint(0, 256, (count, *models.input_shape(PRESET)), dtype=torch.uint8,
                                    generator=generator)
         self.labels = torch.randint(0, models.NUM_CLASSES, (count,), generator=generator)
-        self.transform = data.augmentation(PRESET)
 
     def __len__(self) -> int:
         return len(self.labels)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        clip = self.clips[index].float().div_(255)  # as GestureClips.__getitem__
-        return self.transform(clip), int(self.labels[index])
+        return self.clips[index].float().div_(255), int(self.labels[index])  # as GestureClips.__getitem__
+
+
+def augmented_clips(count: int, seed: int = 0) -> data.EpochViews:
+    """``count`` random clips with the course augmentation, as the chapters train on them."""
+    return data.EpochViews(RandomClips(count, seed), data.augmentation(PRESET))
 
 
 def _stem_only(model: models.RecurrentClassifier, stride: tuple[int, int, int]) -> nn.Module:
@@ -116,7 +119,7 @@ def main() -> None:
     parser.add_argument("--options", action="store_true", help="also the student trunks that were tried")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    dataset = AugmentedClips(args.clips)
+    dataset = augmented_clips(args.clips)
     builders = _builders(args.options)
     params = {name: models.count_params(build()) for name, build in builders.items()}
 
