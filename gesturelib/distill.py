@@ -465,9 +465,10 @@ def view_mismatch(teacher: nn.Module, train_set: Dataset, plain_train_set: Datas
     """Compare the teacher's softened outputs on augmented and clean training clips (one draw per clip).
 
     ``train_set`` and ``plain_train_set`` hold the same clips in the same order, with and
-    without augmentation. The augmentation draws from torch's global generator; it is
-    seeded with ``seed`` here and restored afterwards, so the result is reproducible and
-    the caller's random state is untouched.
+    without augmentation. A :class:`data.EpochViews` gives the views of its current epoch;
+    an augmentation that draws from torch's global generator is seeded with ``seed`` here
+    and the generator restored afterwards. Either way the result is reproducible and the
+    caller's random state is untouched.
     """
     _check_temperature(T)
     if len(train_set) != len(plain_train_set):
