@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 import torch
 from matplotlib.figure import Figure
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from matplotlib.ticker import MaxNLocator
 from torch import nn
 from torch.nn.utils.rnn import pad_sequence
@@ -110,12 +111,15 @@ def architecture_blocks(kind: str, preset: str = "course") -> list[Block]:
     fully connected layer, the LSTM (recurrent models) and the classifier.
     """
     blocks = [Block("input", ("2 streams x 2 channels",), tuple(models.input_shape(preset)), 0)]
+    convolutions = 0
     for layer in models.describe(kind, preset):
-        part = layer.name.split(".")[0]
-        name = f"conv block {sum(b.name.startswith('conv') for b in blocks) + 1}" \
-            if part == "encoder" and layer.layer == "Conv3d" else part
-        if part == "encoder" and layer.layer != "Conv3d" or blocks[-1].name == name:
+        name = layer.name.split(".")[0]  # encoder, fc, lstm or classifier
+        if name == "encoder" and layer.layer == "Conv3d":
+            convolutions += 1
+            name = f"conv block {convolutions}"
+        elif name == "encoder":  # pooling, batch norm, ReLU: the block of the convolution before them
             name = blocks[-1].name
+        if blocks[-1].name == name:
             last = blocks.pop()
             blocks.append(Block(name, last.layers + (layer.layer,), layer.output_shape[1:], last.params + layer.params))
         else:
@@ -123,7 +127,7 @@ def architecture_blocks(kind: str, preset: str = "course") -> list[Block]:
     return blocks
 
 
-_SHORT_LAYER_NAMES = {"Conv3d": "Conv3d", "MaxPool3d": "MaxPool", "BatchNorm3d": "BN", "Dropout": "Dropout"}
+_SHORT_LAYER_NAMES = {"MaxPool3d": "MaxPool", "BatchNorm3d": "BN"}
 _BLOCK_COLOURS = {"input": "#eeeeee", "conv": "#cfe2f3", "fc": "#fce5cd", "lstm": "#d9ead3", "classifier": "#e6e6e6"}
 
 
@@ -134,8 +138,6 @@ def plot_architecture(kind: str, preset: str = "course", ax=None):
     parameters; the encoder's maps hold both streams (grouped convolutions, the
     body's maps first). Returns the Axes.
     """
-    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
-
     blocks = architecture_blocks(kind, preset)
     if ax is None:
         ax = Figure(figsize=(1.9 * len(blocks), 2.4), dpi=DPI, layout="constrained").subplots()

@@ -266,7 +266,8 @@ def performance(bench: dict) -> str:
         f"Training on one thread ({bench['machine']['capability']}, torch {bench['machine']['torch']}), "
         f"seconds per epoch of {setup['clips']} clips (batch {setup['batch_size']}) by part, the "
         f"validation pass over {setup['val_clips']} clips, and the step's compute (forward + backward + "
-        f"optimizer) and the whole epoch without the teacher's passes beside the 3D-CNN teacher's. The same run's 1024^3 matrix product: {peak:.1f} GFLOP/s. "
+        f"optimizer) and the whole epoch without the teacher's passes beside the 3D-CNN teacher's. "
+        f"The same run's 1024^3 matrix product: {peak:.1f} GFLOP/s. "
         "\"teacher\" is the teacher's forward pass over an epoch of views: online distillation needs it once per "
         "epoch and teacher, and every student reads the stored logits (`distill.TeacherTargets`).",
         "",
