@@ -41,6 +41,7 @@ import hashlib
 import json
 import math
 import statistics
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple, Sequence
@@ -49,6 +50,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
+
+try:
+    import fcntl  # POSIX; elsewhere two processes may compute the same epoch (same numbers, atomic writes)
+except ImportError:
+    fcntl = None
 
 from . import data, files, modelcache, train
 
@@ -302,16 +308,21 @@ class TeacherTargets(Dataset):
     any run that needs that epoch later, in this process or another, reads
     them back. The file name holds the device and the thread count, so a
     read gives exactly what this process would compute (bit-identical on a
-    CPU with one thread count). Files are written atomically, so processes
-    training side by side can share the folder; two that miss the same epoch
-    at once both compute it and write the same numbers.
+    CPU with one thread count). Files are written atomically.
+
+    Processes training side by side on one machine share the folder: the
+    first to need an epoch claims it (an OS lock on a file beside it) and
+    computes it; one that finds it claimed computes the next unclaimed epoch
+    instead, up to ``epochs`` (the run's cap), and then reads the one it
+    waited for. Runs in step thus split the teacher's passes between them
+    rather than queue for them, and no epoch that no run reaches is computed.
     """
 
     def __init__(self, views: data.EpochViews, teacher: nn.Module, folder: str | Path, data_key,
-                 batch_size: int = 32):
+                 batch_size: int = train.EVAL_BATCH_SIZE, epochs: int | None = None):
         key = json.dumps({"teacher": weights_hash(teacher), "data": data_key, "view_seed": views.seed},
                          sort_keys=True, default=str)
-        self.views, self.teacher, self.batch_size = views, teacher, batch_size
+        self.views, self.teacher, self.batch_size, self.epochs = views, teacher, batch_size, epochs
         self.folder = Path(folder) / hashlib.sha256(key.encode()).hexdigest()[:16]
         self.computed = self.read = 0  #: epochs whose logits this object computed / read from disk
         self._epoch: int | None = None
@@ -330,19 +341,43 @@ class TeacherTargets(Dataset):
     def logits(self, epoch: int) -> Tensor:
         """The teacher's logits (clips, classes) on the views of ``epoch``, in clip order, on CPU."""
         if self._epoch != epoch:
-            device = next(self.teacher.parameters()).device
-            path = self.folder / f"epoch-{epoch:03d}-{device.type}-{torch.get_num_threads()}threads.pt"
-            if path.exists():
-                logits = torch.load(path, weights_only=True)
+            while (state := self._compute_unless_claimed(epoch)) == "claimed":
+                # Another process is computing it: compute a later epoch meanwhile, or wait a moment.
+                ahead = range(epoch + 1, epoch + 2 if self.epochs is None else self.epochs)
+                if not any(self._compute_unless_claimed(later) == "computed" for later in ahead):
+                    time.sleep(0.02)
+            if state == "stored":
                 self.read += 1
-            else:
-                logits = self._compute(epoch, device)
-                files.save_torch(logits, path)
-                self.computed += 1
-            self._epoch, self._logits = epoch, logits
+            self._epoch, self._logits = epoch, torch.load(self._path(epoch), weights_only=True)
         return self._logits
 
-    def _compute(self, epoch: int, device: torch.device) -> Tensor:
+    def _path(self, epoch: int) -> Path:
+        device = next(self.teacher.parameters()).device
+        return self.folder / f"epoch-{epoch:03d}-{device.type}-{torch.get_num_threads()}threads.pt"
+
+    def _compute_unless_claimed(self, epoch: int) -> str:
+        """``"stored"`` if the epoch's file exists, ``"claimed"`` if another process is computing it,
+        else ``"computed"`` after computing and storing it here."""
+        path = self._path(epoch)
+        if path.exists():
+            return "stored"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = path.with_suffix(".lock")
+        with open(lock, "a") as handle:
+            if fcntl is not None:  # an OS lock: released when its process ends, however it ends
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return "claimed"
+            if path.exists():  # its claimer finished between the check and the claim
+                return "stored"
+            files.save_torch(self._compute(epoch), path)
+            lock.unlink(missing_ok=True)  # whoever opens it still sees the file first
+            self.computed += 1
+        return "computed"
+
+    def _compute(self, epoch: int) -> Tensor:
+        device = next(self.teacher.parameters()).device
         self.teacher.eval()
         out = []
         with torch.no_grad():
@@ -353,7 +388,7 @@ class TeacherTargets(Dataset):
         return torch.cat(out)
 
 
-def teacher_logits(teacher: nn.Module, dataset: Dataset, batch_size: int = 64) -> Tensor:
+def teacher_logits(teacher: nn.Module, dataset: Dataset, batch_size: int = train.EVAL_BATCH_SIZE) -> Tensor:
     """The teacher's logits (N, classes) for every item of ``dataset``, in order, on CPU.
 
     Run it on the un-augmented training clips for the "cached" mode. The
@@ -436,7 +471,7 @@ def train_student(
         if not isinstance(train_set, data.EpochViews):
             raise ValueError("teacher_targets needs a data.EpochViews training set (views that depend on the "
                              f"epoch and the clip only), got {type(train_set).__name__}")
-        train_set = TeacherTargets(train_set, teacher, teacher_targets, data_key)
+        train_set = TeacherTargets(train_set, teacher, teacher_targets, data_key, epochs=config.epochs)
     criterion = KDCriterion(T, alpha, t2_scaling, teacher_mode, teacher if online else None)
     return modelcache.load_or_train(kind, preset, train_set, val_set, config, criterion=criterion,
                                     extra_key=extra_key, **common)
@@ -461,7 +496,7 @@ class ViewMismatch:
 
 
 def view_mismatch(teacher: nn.Module, train_set: Dataset, plain_train_set: Dataset, T: float,
-                  seed: int = 0, batch_size: int = 64) -> ViewMismatch:
+                  seed: int = 0, batch_size: int = train.EVAL_BATCH_SIZE) -> ViewMismatch:
     """Compare the teacher's softened outputs on augmented and clean training clips (one draw per clip).
 
     ``train_set`` and ``plain_train_set`` hold the same clips in the same order, with and

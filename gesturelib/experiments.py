@@ -48,12 +48,9 @@ TEMPERATURE_CANDIDATES = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0)
 
 
 #: A training epoch's cost per kind relative to the teacher's (``benchmarks/bench_speed.py``, course
-#: preset, one thread; a distilled student reads its teacher's logits, computed beforehand). They only
+#: preset, one thread; distilled students share the teacher's passes over the views). They only
 #: decide the order in which :func:`train_all` hands out runs, never a result.
 EPOCH_COST = {"cnn3d": 1.0, "lstm": 1.35, "joint": 1.0, "student_medium": 0.25, "student_small": 0.2}
-#: Epochs of the teacher's logits on the views per task of :func:`train_all` (a task computes
-#: them before the students that read them start).
-TEACHER_EPOCHS_PER_TASK = 10
 
 
 @dataclass(frozen=True)
@@ -232,16 +229,6 @@ def _teacher_targets_folder() -> Path:
     return config.data_root() / "teacher-targets"
 
 
-def teacher_targets(model_run: Run, data_splits: Splits | None = None) -> distill.TeacherTargets | None:
-    """The teacher's logits on the views a distilled ``model_run`` trains on (None for other runs)."""
-    options = dict(model_run.options)
-    if model_run.recipe != "student" or not options.get("with_teacher", True):
-        return None
-    s = data_splits or splits()
-    views, data_key = _student_data(s, options.get("train_users"))
-    return distill.TeacherTargets(views, teacher(s, options.get("teacher_epochs")), _teacher_targets_folder(), data_key)
-
-
 def test_accuracy(model: nn.Module, data_splits: Splits | None = None) -> float:
     """Accuracy in percent on the user-disjoint test split."""
     s = data_splits or splits()
@@ -292,35 +279,26 @@ def _train_in_worker(model_run: Run, dataset_dir: str | None) -> None:
     model_run(splits(dataset_dir))
 
 
-def _teacher_epochs(model_run: Run, data_splits: Splits, epochs: range) -> None:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as the students train: the stored logits are the ones they would compute
-    try:
-        targets = teacher_targets(model_run, data_splits)
-        for epoch in epochs:
-            targets.logits(epoch)
-    finally:
-        torch.set_num_threads(threads)
+def _teacher_run(model_run: Run) -> Run | None:
+    """The run of the teacher that a distilled student learns from (None for other runs)."""
+    options = dict(model_run.options)
+    if model_run.recipe != "student" or not options.get("with_teacher", True):
+        return None
+    epochs = options.get("teacher_epochs")
+    return run("trained", "cnn3d", **({"epochs": epochs} if epochs else {}))
 
 
-def _teacher_epochs_in_worker(model_run: Run, dataset_dir: str | None, epochs: range) -> None:
-    _teacher_epochs(model_run, splits(dataset_dir), epochs)
-
-
-def _teacher_passes(missing: Sequence[Run], data_splits: Splits,
-                    chunk: int = TEACHER_EPOCHS_PER_TASK) -> list[tuple[Run, range]]:
-    """The teacher's passes over the views that the missing distilled runs will need, as tasks of
-    ``chunk`` epochs: one per stream of views and teacher, up to the longest cap, early epochs first."""
-    streams: dict[Path, tuple[Run, int]] = {}
-    for model_run in missing:
-        targets = teacher_targets(model_run, data_splits)
-        if targets is not None:
-            cap = dict(model_run.options).get("epochs") or budget().epochs[model_run.kind]
-            first, longest = streams.get(targets.folder, (model_run, 0))
-            streams[targets.folder] = (first, max(longest, cap))
-    tasks = [(first, range(start, min(start + chunk, cap))) for first, cap in streams.values()
-             for start in range(0, cap, chunk)]
-    return sorted(tasks, key=lambda task: task[1].start)
+def _missing(runs: Sequence[Run], data_splits: Splits) -> list[Run]:
+    """The runs whose model is not in the cache yet, one per model (two runs can name the same
+    model), the most expensive first, so that the last run to finish is a short one."""
+    by_folder: dict[Path, Run] = {}
+    for model_run in runs:
+        try:
+            with modelcache.only_cached():
+                model_run(data_splits)
+        except modelcache.NotCached as not_cached:
+            by_folder.setdefault(not_cached.folder, model_run)
+    return sorted(by_folder.values(), key=expected_cost, reverse=True)
 
 
 def train_all(runs: Sequence[Run], dataset_dir: str | Path | None = None, workers: int | None = None,
@@ -328,47 +306,51 @@ def train_all(runs: Sequence[Run], dataset_dir: str | Path | None = None, worker
     """Put every run in the model cache, training the missing ones side by side.
 
     One process per core (``workers``, default all cores), each training one
-    model on one thread; a student's teacher is trained (or loaded) first, here,
-    so that every process finds it in the cache, and its logits on the views
-    the distilled students will see are computed next, side by side, before
-    the students start (:func:`teacher_targets`). Afterwards each run loads
-    from the cache at once, in any chapter. Returns how many models were trained.
+    model on one thread. A teacher that distilled students need and that is
+    not trained yet trains first, beside the runs that do not need it; its
+    students are handed out when it is done. The teacher's logits on the
+    views are computed by the students as they go, each epoch once
+    (:class:`distill.TeacherTargets`). Afterwards each run loads from the
+    cache at once, in any chapter. Returns how many models were trained.
     """
     s = splits(dataset_dir)
-    for epochs in {dict(r.options).get("teacher_epochs") for r in runs
-                   if r.recipe == "student" and dict(r.options).get("with_teacher", True)}:
-        temperature(s, epochs)  # trains (or loads) the teacher, here, before the workers need it
-    by_folder: dict[Path, Run] = {}  # one run per model: two calls can name the same model
-    for model_run in runs:
-        try:
-            with modelcache.only_cached():
-                model_run(s)
-        except modelcache.NotCached as not_cached:
-            by_folder.setdefault(not_cached.folder, model_run)
-    # The longest runs first, so that the last one to finish is a short one and no core waits long.
-    missing = sorted(by_folder.values(), key=expected_cost, reverse=True)
-    passes = _teacher_passes(missing, s)
-    workers = min(workers or os.cpu_count() or 1, len(missing))
+    teachers = {model_run: _teacher_run(model_run) for model_run in runs}
+    missing_teachers = _missing(list(dict.fromkeys(t for t in teachers.values() if t is not None)), s)
+    waiting = {t: [r for r in runs if teachers[r] == t] for t in missing_teachers}
+    # One run per model (a chapter's own 3D-CNN run can be a teacher too), the teachers first.
+    first = _missing(missing_teachers + [r for r in runs if teachers[r] not in waiting], s)
+    first.sort(key=lambda r: r not in missing_teachers)
+    total = len(first) + sum(map(len, waiting.values()))
+    workers = min(workers or os.cpu_count() or 1, total)
     directory = None if dataset_dir is None else str(dataset_dir)
-    with tqdm(total=len(passes) + len(missing), unit="task", disable=not progress or not missing,
-              desc=f"teacher passes ({len(passes)}) and training ({len(missing)}) on {max(workers, 1)} cores") as bar:
+    trained_now = 0
+    with tqdm(total=len(first), unit="run", disable=not progress or not total,
+              desc=f"training {total} models on {max(workers, 1)} cores") as bar:
         if workers <= 1:
-            for model_run, epochs in passes:
-                _teacher_epochs(model_run, s, epochs)
-                bar.update()
-            for model_run in missing:
+            for model_run in first:
                 model_run(s)
+                trained_now += 1
                 bar.update()
-            return len(missing)
+            for model_run in _missing([r for students in waiting.values() for r in students], s):
+                model_run(s)
+                trained_now += 1
+                bar.total += 1
+                bar.update()
+            return trained_now
         # "spawn": fresh processes, the same on every OS and safe beside a notebook kernel's threads.
-        # Tasks start in the order they are submitted: the teacher's passes (early epochs first), then the runs.
+        # Tasks start in the order they are submitted: the missing teachers first.
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(_teacher_epochs_in_worker, r, directory, epochs) for r, epochs in passes]
-            futures += [pool.submit(_train_in_worker, r, directory) for r in missing]
-            for future in as_completed(futures):
+            pending = {pool.submit(_train_in_worker, r, directory): r for r in first}
+            while pending:
+                future = next(as_completed(pending))
                 future.result()
+                students = waiting.pop(pending.pop(future), [])
+                for model_run in _missing(students, s):  # its teacher is in the cache now
+                    pending[pool.submit(_train_in_worker, model_run, directory)] = model_run
+                    bar.total += 1
+                trained_now += 1
                 bar.update()
-    return len(missing)
+    return trained_now
 
 
 def records(runs: Sequence[Run], data_splits: Splits | None = None) -> list[dict]:

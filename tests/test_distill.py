@@ -3,6 +3,8 @@ the teacher modes and what they cost, students through the model cache, and the 
 
 import copy
 import math
+import threading
+import time
 
 import pytest
 import torch
@@ -342,6 +344,29 @@ def test_teacher_targets_are_the_teachers_logits_on_each_view_computed_once_per_
         next(changed.parameters()).flatten()[0] += 1e-3
     assert distill.TeacherTargets(views, changed, tmp_path, data_key="tiny").folder != targets.folder
     assert distill.TeacherTargets(views, teacher, tmp_path, data_key="other").folder != targets.folder
+
+
+@pytest.mark.skipif(distill.fcntl is None, reason="claims need POSIX file locks")
+def test_a_run_that_finds_an_epoch_claimed_computes_later_ones_up_to_its_cap(tiny_run, tmp_path):
+    teacher, plain, _, _, _, _ = tiny_run
+    views = _views(plain)
+    targets = distill.TeacherTargets(views, teacher, tmp_path, data_key="tiny", batch_size=3, epochs=4)
+    first = targets._path(0)
+    first.parent.mkdir(parents=True)
+    result = {}
+    with open(first.with_suffix(".lock"), "a") as claim:  # another process is computing epoch 0
+        distill.fcntl.flock(claim, distill.fcntl.LOCK_EX)
+        waiter = threading.Thread(target=lambda: result.update(logits=targets.logits(0)))
+        waiter.start()
+        deadline = time.monotonic() + 60
+        while not all(targets._path(e).exists() for e in (1, 2, 3)) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not first.exists() and waiter.is_alive()  # it did epochs 1-3 meanwhile, and waits for 0
+    waiter.join(60)  # the claim is gone, its process "died" without the file: the waiter computes epoch 0
+    assert sorted(p.name[:9] for p in targets.folder.glob("*.pt")) == [f"epoch-{e:03d}" for e in range(4)]
+    assert targets.computed == 4 and not list(targets.folder.glob("*.lock"))
+    fresh = distill.TeacherTargets(views, teacher, tmp_path / "fresh", data_key="tiny", batch_size=3)
+    assert torch.equal(result["logits"], fresh.logits(0))
 
 
 def test_shared_teacher_targets_train_the_student_that_the_online_teacher_trains(tiny_run, tmp_path):

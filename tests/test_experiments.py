@@ -61,9 +61,9 @@ def test_side_by_side_training_equals_training_in_the_notebook(quick_data):
 
 
 @pytest.mark.slow
-def test_teacher_passes_run_first_once_for_all_seeds_and_give_what_a_lone_run_computes(quick_data):
+def test_side_by_side_students_share_one_teacher_pass_per_epoch_and_match_a_lone_run(quick_data):
     runs = [experiments.run("student", "student_small", seed=seed) for seed in (0, 1)]
-    assert experiments.train_all(runs, workers=2, progress=False) == 2
+    assert experiments.train_all(runs, workers=2, progress=False) == 3  # the teacher first, then both students
     stored = sorted((quick_data / "quick" / "teacher-targets").rglob("*.pt"))
     epochs = experiments.QUICK.epochs["student_small"]
     assert len(stored) == epochs  # one stream of views for both seeds: one teacher pass per epoch
