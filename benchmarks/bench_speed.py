@@ -49,7 +49,7 @@ from torchvision.models.video import r3d_18
 
 from bench_models import matmul_gflops, training_flops_per_clip
 from bench_student_cost import augmented_clips
-from gesturelib import config, data, export, files, models, report, train
+from gesturelib import data, export, files, models, report, runtime, train
 
 PRESET = "course"
 PARTS = ("data", "forward", "backward", "optimizer", "teacher")
@@ -146,7 +146,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=2, help="turns of every kind (fastest kept)")
     parser.add_argument("--latency-runs", type=int, default=200)
-    parser.add_argument("--out", type=Path, default=config.REPO_ROOT / "results" / "benchmarks.json")
+    parser.add_argument("--out", type=Path, default=runtime.REPO_ROOT / "results" / "benchmarks.json")
     parser.add_argument("--no-readme", action="store_true", help="do not rewrite the README's performance section")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -168,7 +168,7 @@ def main() -> None:
     print(report.performance(document))
     print(f"\nwritten to {args.out}")
     if not args.no_readme:
-        report.update_performance(config.REPO_ROOT / "README.md", document)
+        report.update_performance(runtime.REPO_ROOT / "README.md", document)
         print("README performance section rewritten")
 
 

@@ -45,7 +45,7 @@ import cv2
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import chalearn, clips, config
+from . import chalearn, clips, runtime
 from .files import save_torch, write_json
 
 #: Version of what a cache file holds; part of the cache key.
@@ -77,7 +77,7 @@ def cache_key(index: list[chalearn.SequenceInfo], settings: clips.ClipSettings) 
 def _folder(dataset_dir: Path, settings: clips.ClipSettings, key: str,
             cache_dir: str | os.PathLike | None) -> Path:
     """``{cache_dir or data_root()/clips}/{dataset name}-{preset name}-{key[:12]}``."""
-    parent = Path(cache_dir) if cache_dir is not None else config.data_root() / "clips"
+    parent = Path(cache_dir) if cache_dir is not None else runtime.data_root() / "clips"
     return parent / f"{dataset_dir.resolve().name}-{settings.name}-{key[:12]}"
 
 

@@ -29,12 +29,12 @@ from pathlib import Path
 
 import nbformat
 
-from . import config, files
+from . import files, runtime
 
 SOLUTION = re.compile(r"^([ \t]*)### BEGIN SOLUTION[^\n]*\n.*?^[ \t]*### END SOLUTION[^\n]*(\n|$)", re.M | re.S)
 HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[^\n]*\n.*?^[ \t]*### END HIDDEN TESTS[^\n]*(\n|$)", re.M | re.S)
-SOLUTIONS_DIR = config.REPO_ROOT / "notebooks"
-EXERCISES_DIR = config.REPO_ROOT / "exercises"
+SOLUTIONS_DIR = runtime.REPO_ROOT / "notebooks"
+EXERCISES_DIR = runtime.REPO_ROOT / "exercises"
 
 
 def _tags(cell) -> set[str]:
@@ -123,7 +123,7 @@ def grade(path: Path, solution_path: Path | None = None, timeout: int = 600) -> 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Build student versions of the chapters, or grade one.")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("build", help=f"write student notebooks to {EXERCISES_DIR.relative_to(config.REPO_ROOT)}/")
+    sub.add_parser("build", help=f"write student notebooks to {EXERCISES_DIR.relative_to(runtime.REPO_ROOT)}/")
     grade_p = sub.add_parser("grade", help="grade a student's notebook")
     grade_p.add_argument("notebook", type=Path)
     args = parser.parse_args(argv)

@@ -31,7 +31,7 @@ from torch import nn
 from torch.utils.data import Subset
 from tqdm.auto import tqdm
 
-from . import chalearn, clipcache, clips, config, data, distill, modelcache, stats, synth, train
+from . import chalearn, clipcache, clips, data, distill, modelcache, models, runtime, stats, synth, train
 
 #: The input / model preset of the chapters: CPU-sized (see ``models`` for ``paper``).
 PRESET = "course"
@@ -100,7 +100,7 @@ QUICK = Budget(
 
 def budget() -> Budget:
     """The budget of the current mode."""
-    return QUICK if config.quick_mode() else FULL
+    return QUICK if runtime.quick_mode() else FULL
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per dataset
@@ -226,14 +226,12 @@ def _student_data(s: Splits, train_users: int | None) -> tuple[data.EpochViews, 
 
 
 def _teacher_targets_folder() -> Path:
-    return config.data_root() / "teacher-targets"
+    return runtime.data_root() / "teacher-targets"
 
 
 def test_accuracy(model: nn.Module, data_splits: Splits | None = None) -> float:
     """Accuracy in percent on the user-disjoint test split."""
-    s = data_splits or splits()
-    with torch.inference_mode():
-        return 100.0 * train.evaluate(model, s.test)["accuracy"]
+    return train.accuracy_percent(model, (data_splits or splits()).test)
 
 
 def run_record(model: nn.Module, history: train.History, data_splits: Splits | None = None) -> dict:
@@ -378,6 +376,14 @@ def seed_row(run_records: Sequence[dict], params: int) -> dict:
             "std": statistics.stdev(accuracies) if len(accuracies) > 1 else None,
             "converged": converged, "all_converged": all(converged), "params": int(params),
             "runs": list(run_records)}
+
+
+def table1_row(kind: str, run_records: Sequence[dict]) -> dict:
+    """The results-file row of section ``table1`` for ``kind``: :func:`seed_row`
+    of its runs (one per seed), its parameter count and that of its paper preset."""
+    row = seed_row(run_records, models.count_params(models.build(kind, PRESET)))
+    row["params_paper"] = models.count_params(models.build(kind, "paper"))
+    return row
 
 
 def compare(row_a: dict, row_b: dict, margin: float = 0.0) -> dict:

@@ -32,7 +32,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from . import config as project_config
+from . import runtime
 from . import models
 from .files import save_torch, write_json
 from .train import Criterion, History, TrainConfig, fit, load_history, save_history
@@ -90,7 +90,7 @@ def key_hash(key: dict[str, Any]) -> str:
 
 def cache_folder(key: dict[str, Any], cache_dir: str | os.PathLike | None = None) -> Path:
     """Where the model of ``key`` lives (``<data root>/models`` unless ``cache_dir``)."""
-    root = Path(cache_dir) if cache_dir is not None else project_config.data_root() / "models"
+    root = Path(cache_dir) if cache_dir is not None else runtime.data_root() / "models"
     return root / f"{key['kind']}-{key['preset']}-{key_hash(key)}"
 
 
@@ -127,7 +127,7 @@ def load_or_train(kind: str, preset: str, train_set: Dataset, val_set: Dataset |
         return load(folder)
     if _ONLY_CACHED.get():
         raise NotCached(folder)
-    project_config.seed_everything(config.seed)
+    runtime.seed_everything(config.seed)
     model = models.build(kind, preset)
     history = fit(model, train_set, val_set, config, checkpoint_dir=folder / "checkpoint",
                   criterion=criterion, progress=progress)

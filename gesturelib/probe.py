@@ -15,10 +15,16 @@ difficulty knob was calibrated so that it stays far below the teacher
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable, Mapping
 
+import pandas as pd
 import torch
 import torch.nn.functional as F
+from torch import nn
 from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
+
+from . import metrics, train
 
 #: Side of the pooled frames the probe reads.
 PROBE_SIZE = 8
@@ -90,3 +96,60 @@ def linear_probe(train: Dataset, validation: Dataset, test: Dataset | None = Non
         test_acc = accuracy(best, standardise(x_test), y_test)
     return ProbeResult(accuracy(best, x_train, y_train), accuracy(best, x_val, y_val), test_acc,
                        penalty, x_train.shape[1])
+
+
+def reverse_frames(clip: torch.Tensor) -> torch.Tensor:
+    """The clip played backwards (time is axis 2 of a (2, 2, T, H, W) clip)."""
+    return clip.flip(2)
+
+
+def blank_stream(stream: int) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A probe that sets one stream (0: body, 1: hand) of a clip to zero (black, no user)."""
+    def blank(clip: torch.Tensor) -> torch.Tensor:
+        out = clip.clone()
+        out[stream] = 0
+        return out
+    return blank
+
+
+#: The probes of :func:`probe_table`: name -> what it does to one clip.
+PROBES: dict[str, Callable[[torch.Tensor], torch.Tensor] | None] = {
+    "as recorded": None,
+    "frames reversed": reverse_frames,
+    "hand stream blanked": blank_stream(1),
+    "body stream blanked": blank_stream(0),
+}
+
+
+class Probed(Dataset):
+    """``dataset`` with ``probe`` applied to every clip."""
+
+    def __init__(self, dataset: Dataset, probe: Callable[[torch.Tensor], torch.Tensor] | None):
+        self.dataset, self.probe = dataset, probe
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int):
+        clip, target = self.dataset[index]
+        return (clip if self.probe is None else self.probe(clip)), target
+
+
+def probe_table(models_by_name: Mapping[str, nn.Module], dataset: Dataset,
+                probes: Mapping[str, Callable | None] = PROBES, progress: bool = True) -> pd.DataFrame:
+    """Every model under every probe: :func:`metrics.structure_scores` as long rows.
+
+    Columns: ``model``, ``probe``, ``subset`` (a structure, the other classes,
+    all classes), ``clips``, ``accuracy %`` (against the true labels) and
+    ``as partner %``.
+    """
+    rows = []
+    runs = [(name, model, probe_name, probe) for name, model in models_by_name.items()
+            for probe_name, probe in probes.items()]
+    for name, model, probe_name, probe in tqdm(runs, desc="probes", unit="run", disable=not progress):
+        logits, labels = train.predict(model, Probed(dataset, probe))
+        scores = metrics.structure_scores(logits, labels).reset_index(names="subset")
+        scores.insert(0, "probe", probe_name)
+        scores.insert(0, "model", name)
+        rows.append(scores)
+    return pd.concat(rows, ignore_index=True)

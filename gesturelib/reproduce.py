@@ -17,9 +17,9 @@ import sys
 import time
 from pathlib import Path
 
-from . import config, files, results
+from . import files, results, runtime
 
-NOTEBOOKS_DIR = config.REPO_ROOT / "notebooks"
+NOTEBOOKS_DIR = runtime.REPO_ROOT / "notebooks"
 
 
 #: The chapter that gathers every other chapter's results: the main job runs it last.
@@ -91,13 +91,13 @@ def main(argv: list[str] | None = None) -> int:
     for step, seconds in timings.items():
         print(f"{step:<38} {seconds:8.1f}")
     print(f"{'whole job':<38} {total:8.1f}")
-    results.record("main_job", "seconds", {**timings, "total": total, "quick": config.quick_mode()})
+    results.record("main_job", "seconds", {**timings, "total": total, "quick": runtime.quick_mode()})
 
     if not args.no_readme and not failed and not args.only:
         from . import report
 
-        report.update_readme(config.REPO_ROOT / "README.md", results.load())
-        print("README tables rewritten from", config.results_path())
+        report.update_readme(runtime.REPO_ROOT / "README.md", results.load())
+        print("README tables rewritten from", runtime.results_path())
     if failed:
         print("failed chapters:", ", ".join(failed), file=sys.stderr)
         return 1

@@ -13,12 +13,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-from . import config, files
+from . import files, runtime
 
 
 def load(path: str | os.PathLike | None = None) -> dict[str, dict[str, Any]]:
     """All recorded results (an empty dict when nothing was recorded yet)."""
-    path = Path(path or config.results_path())
+    path = Path(path or runtime.results_path())
     if not path.exists():
         return {}
     try:
@@ -29,7 +29,7 @@ def load(path: str | os.PathLike | None = None) -> dict[str, dict[str, Any]]:
 
 def record(section: str, key: str, value: Any, path: str | os.PathLike | None = None) -> None:
     """Store ``value`` under ``section`` / ``key``, keeping everything else in the file."""
-    path = Path(path or config.results_path())
+    path = Path(path or runtime.results_path())
     document = load(path)
     document.setdefault(section, {})[key] = files.plain(value)
     files.write_json(path, document)

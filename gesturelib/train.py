@@ -20,8 +20,7 @@ On a CPU the model runs in the ``channels_last_3d`` memory format on all cores
 DistributedDataParallel, shards the data with ``DistributedSampler`` and only
 rank 0 writes checkpoints and shows progress.
 
-The command line (``python -m gesturelib.train``) lives in
-:mod:`gesturelib.train_cli`.
+The command line is :mod:`gesturelib.train_cli` (``python -m gesturelib.train_cli``).
 """
 
 from __future__ import annotations
@@ -42,8 +41,8 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 from tqdm.auto import tqdm
 
-from . import files
-from .config import seed_everything
+from . import files, metrics
+from .runtime import seed_everything
 from .data import make_loader
 
 log = logging.getLogger(__name__)
@@ -194,9 +193,13 @@ def evaluate(model: nn.Module, dataset: Dataset, batch_size: int = EVAL_BATCH_SI
              ) -> dict[str, float]:
     """``{"loss": mean cross-entropy, "accuracy": fraction correct, "n": clips}`` on ``dataset``."""
     logits, labels = predict(model, dataset, batch_size, progress)
-    return {"loss": F.cross_entropy(logits, labels).item(),
-            "accuracy": (logits.argmax(1) == labels).double().mean().item(),
+    return {"loss": F.cross_entropy(logits, labels).item(), "accuracy": metrics.accuracy(logits, labels),
             "n": len(labels)}
+
+
+def accuracy_percent(model: nn.Module, dataset: Dataset) -> float:
+    """Accuracy in percent of ``model`` on ``dataset``."""
+    return 100.0 * evaluate(model, dataset)["accuracy"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -439,7 +442,7 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset | None, config: T
     With ``checkpoint_dir``, a checkpoint is written after every epoch and an
     existing one is resumed (its settings must match ``config``).
 
-    Seed before building the model (``config.seed_everything``) for runs that
+    Seed before building the model (``runtime.seed_everything``) for runs that
     repeat exactly: ``fit`` seeds the training RNGs, not the initial weights.
     """
     criterion = criterion or cross_entropy
@@ -543,9 +546,3 @@ def load_history(path: str | os.PathLike) -> History:
     for name in ("val_loss", "val_acc"):
         data[name] = [math.nan if v is None else v for v in data[name]]
     return History.from_dict(data)
-
-
-if __name__ == "__main__":
-    from .train_cli import main
-
-    main()

@@ -1,6 +1,6 @@
-"""``python -m gesturelib.train``: train any model kind and preset on a prepared dataset.
+"""``python -m gesturelib.train_cli``: train any model kind and preset on a prepared dataset.
 
-    python -m gesturelib.train --kind joint --preset course --data DATASET_DIR --out runs/joint
+    python -m gesturelib.train_cli --kind joint --preset course --data DATASET_DIR --out runs/joint
 
 ``--data`` is a dataset folder that ``gesturelib.data.GestureClips`` reads
 (its ``train`` and ``validation`` splits; ``test`` too when present). ``--out``
@@ -10,7 +10,7 @@ resumes it), and at the end ``model.pt`` (the best epoch's weights),
 
 The same command runs data-parallel on several processes, GPUs or machines::
 
-    torchrun --nproc_per_node=4 -m gesturelib.train --kind joint --preset paper --data ... --out ...
+    torchrun --nproc_per_node=4 -m gesturelib.train_cli --kind joint --preset paper --data ... --out ...
 
 (DistributedDataParallel, NCCL on GPUs, gloo on CPUs; rank 0 writes the files.)
 ``--synthetic N`` replaces the dataset with N random clips of the preset's
@@ -28,7 +28,7 @@ import torch
 from torch.utils.data import Dataset, TensorDataset
 
 from . import models
-from .config import seed_everything
+from .runtime import seed_everything
 from .files import save_torch, write_json
 from .train import TrainConfig, default_device, evaluate, fit, save_history
 
@@ -59,7 +59,7 @@ def _datasets(args: argparse.Namespace) -> dict[str, Dataset]:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     defaults = TrainConfig()
-    parser = argparse.ArgumentParser(prog="python -m gesturelib.train", description=__doc__.split("\n")[0],
+    parser = argparse.ArgumentParser(prog="python -m gesturelib.train_cli", description=__doc__.split("\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--kind", choices=models.KINDS, required=True)
     parser.add_argument("--preset", choices=models.PRESETS, default="course")

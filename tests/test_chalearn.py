@@ -10,12 +10,12 @@ import cv2
 import numpy as np
 import pytest
 
-from gesturelib import chalearn
+from gesturelib import chalearn, runtime
 from gesturelib.chalearn import FormatError, SampleWriter, jaccard_score, mean_jaccard, open_sample
 
 WIDTH, HEIGHT, FRAMES = 64, 48, 12
 GESTURES = [(3, 2, 5), (7, 8, 12)]
-REAL_GT = Path(__file__).resolve().parents[2] / "shared" / "data" / "chalearn2014_validation_gt"
+REAL_GT = runtime.real_labels_dir()
 
 
 def _frame_content(i: int, rng: np.random.Generator):

@@ -4,7 +4,6 @@ Runs each chapter's exercise section twice in a fresh kernel (quick mode, models
 that the notebooks' own nbval run fills), so it is among the slower tests.
 """
 
-import os
 
 import nbformat
 import pytest

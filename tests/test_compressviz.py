@@ -1,4 +1,4 @@
-"""Tests for gesturelib.compressviz: the counts, recipes, Table 3 rows and figures of chapters 07 and 08.
+"""Tests for gesturelib.figures.compressviz: the counts, recipes, Table 3 rows and figures of chapters 07 and 08.
 
 A tiny model with the joint models' three layer types (Conv3d, LSTM, Linear)
 carries planted weights for the counting tests and trains in a fraction of a
@@ -18,7 +18,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from gesturelib import compress, compressviz, export, models, train
+from gesturelib import compress, export, models, pruning, stats, train, weight_magnitudes
+from gesturelib.figures import compressviz
 
 CLASSES = 3
 
@@ -88,7 +89,7 @@ def test_magnitude_table_counts_planted_weights(tiny):
 
 
 def test_weights_record_counts_every_parameter(tiny):
-    record = compressviz.weights_record(_planted(tiny), accuracy=42.0)
+    record = weight_magnitudes.weights_record(_planted(tiny), accuracy=42.0)
     assert record["total"] == models.count_params(tiny)
     # batch norm's bias starts at zero: scope "all" counts it, like the poster's total
     bn_zeros = int((tiny.bn.bias == 0).sum())
@@ -99,7 +100,7 @@ def test_weights_record_counts_every_parameter(tiny):
 
 @pytest.mark.parametrize("fraction", [0.1, 0.5, 905 / 1150, 1.0])
 def test_quantile_threshold_is_the_smallest_tau_that_removes_the_fraction(tiny, fraction):
-    tau = compressviz.quantile_threshold(tiny, fraction)
+    tau = weight_magnitudes.quantile_threshold(tiny, fraction)
     total = compress.count_below(tiny, tau, "all").total
     assert compress.count_below(tiny, tau, "all").selected >= math.ceil(fraction * total)
     assert compress.count_below(tiny, np.nextafter(tau, 0), "all").selected < math.ceil(fraction * total)
@@ -110,26 +111,26 @@ def test_moved_towards_zero_sees_a_halving(tiny):
     with torch.no_grad():
         for p in halved.parameters():
             p.mul_(0.5)
-    table = compressviz.moved_towards_zero(tiny, halved)
+    table = weight_magnitudes.moved_towards_zero(tiny, halved)
     assert set(table.index) == {"Conv3d", "LSTM", "Linear", "all"}
     assert (table["fraction smaller"] == 1.0).all() and (table["fraction unchanged"] == 0.0).all()
     with torch.no_grad():
         halved.fc.weight.copy_(tiny.fc.weight)
-    assert compressviz.moved_towards_zero(tiny, halved).loc["Linear", "fraction unchanged"] == 1.0
+    assert weight_magnitudes.moved_towards_zero(tiny, halved).loc["Linear", "fraction unchanged"] == 1.0
     assert np.allclose(table["median |w_after| / |w_before|"], 0.5)
     with pytest.raises(ValueError, match="same weight tensors"):
-        compressviz.moved_towards_zero(tiny, nn.Linear(2, 2))
+        weight_magnitudes.moved_towards_zero(tiny, nn.Linear(2, 2))
 
 
 def test_expected_below_if_flat_scales_the_reference_count(tiny):
     below = compress.count_below(tiny, 0.1, "all").selected
-    assert compressviz.expected_below_if_flat(tiny, 0.01, reference=0.1) == pytest.approx(below * 0.1)
+    assert weight_magnitudes.expected_below_if_flat(tiny, 0.01, reference=0.1) == pytest.approx(below * 0.1)
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "sgd"])
 def test_first_update_is_lr_for_adam_and_lr_times_gradient_for_sgd(tiny, optimizer):
     config = train.TrainConfig(optimizer=optimizer, lr=0.01, batch_size=24, seed=0)
-    measured = compressviz.update_sizes(tiny, _dataset(), config, steps=1)
+    measured = weight_magnitudes.update_sizes(tiny, _dataset(), config, steps=1)
     assert measured.gradient.shape == measured.update.shape
     assert measured.gradient.size == sum(p.numel() for p in tiny.parameters() if p.dim() >= 2)
     moving = measured.gradient > 1e-6
@@ -141,13 +142,13 @@ def test_first_update_is_lr_for_adam_and_lr_times_gradient_for_sgd(tiny, optimiz
     assert np.allclose(measured.update[moving], expected, rtol=1e-3, atol=1e-7)
     for p, q in zip(tiny.parameters(), TinyJoint().parameters()):
         assert p.shape == q.shape  # the model itself was not trained
-    assert compressviz.update_sizes(tiny, _dataset(), config, steps=1).update.tolist() == measured.update.tolist()
+    assert weight_magnitudes.update_sizes(tiny, _dataset(), config, steps=1).update.tolist() == measured.update.tolist()
 
 
 def test_prune_and_finetune_keeps_pruned_weights_at_zero(tiny):
     config = train.TrainConfig(epochs=2, batch_size=8, lr=0.01, seed=0, num_threads=1)
     keys = list(tiny.state_dict())
-    tuned, history = compressviz.prune_and_finetune(tiny, 0.6, _dataset(), _dataset(12, seed=1), config,
+    tuned, history = pruning.prune_and_finetune(tiny, 0.6, _dataset(), _dataset(12, seed=1), config,
                                                     progress=False)
     assert len(history.epoch) == 2
     assert list(tuned.state_dict()) == keys and not torch.nn.utils.prune.is_pruned(tuned)
@@ -162,20 +163,20 @@ def test_prune_and_finetune_keeps_pruned_weights_at_zero(tiny):
 def test_sparsity_curve_measures_each_level(tiny):
     config = train.TrainConfig(epochs=1, batch_size=8, seed=0, num_threads=1)
     test_set = _dataset(12, seed=2)
-    curve = compressviz.sparsity_curve(tiny, [0.0, 0.5, 0.9], _dataset(), None, test_set, config,
+    curve = pruning.sparsity_curve(tiny, [0.0, 0.5, 0.9], _dataset(), None, test_set, config,
                                        finetune_at=[0.0, 0.9], progress=False)
     assert curve.sparsity == [0.0, 0.5, 0.9]
-    assert curve.acc_pruned[0] == compressviz.accuracy_percent(tiny, test_set)
+    assert curve.acc_pruned[0] == train.accuracy_percent(tiny, test_set)
     assert curve.acc_finetuned[1] is None and set(curve.finetuned) == {0.0, 0.9}
     assert all(0.0 <= a <= 100.0 for a in curve.acc_pruned + [curve.acc_finetuned[0], curve.acc_finetuned[2]])
     assert compress.sparsity(curve.finetuned[0.9]).fraction == pytest.approx(0.9, abs=0.01)
-    assert curve.acc_finetuned[2] == compressviz.accuracy_percent(curve.finetuned[0.9], test_set)
+    assert curve.acc_finetuned[2] == train.accuracy_percent(curve.finetuned[0.9], test_set)
     assert set(curve.record()) == {"sparsity", "acc_pruned", "acc_finetuned"}
     layers = compressviz.layer_sparsity({"0.9": curve.finetuned[0.9], "dense": tiny})
     assert (layers["dense"] == 0).all()
     assert layers.loc["fc.weight", "0.9"] == pytest.approx(float((curve.finetuned[0.9].fc.weight == 0).double().mean()))
     with pytest.raises(ValueError, match="not on the curve"):
-        compressviz.sparsity_curve(tiny, [0.0], _dataset(), None, test_set, config, finetune_at=[0.5])
+        pruning.sparsity_curve(tiny, [0.0], _dataset(), None, test_set, config, finetune_at=[0.5])
     fig = compressviz.sparsity_curve_figure(curve, dense_accuracy=50.0)
     assert fig.axes[0].get_xlabel() == "weights removed (%)"
 
@@ -197,28 +198,28 @@ def clips():
 def test_reloaded_models_carry_the_file_values(student, fmt, channels_last):
     if channels_last:
         student = copy.deepcopy(student).to(memory_format=torch.channels_last_3d)
-    back = compressviz.reloaded(student, "student_small", fmt)
+    back = pruning.reloaded(student, "student_small", fmt)
     for (name, a), b in zip(student.state_dict().items(), back.state_dict().values()):
         expected = a.half().to(a.dtype) if fmt.endswith("fp16") and a.is_floating_point() else a
         assert torch.equal(b, expected), name
     with pytest.raises(ValueError, match="fmt must be"):
-        compressviz.reloaded(student, "student_small", "int8")
+        pruning.reloaded(student, "student_small", "int8")
 
 
 def test_table3_rows_report_file_sizes_and_accuracies(student, clips, tmp_path):
-    sparse = compressviz.pruned_copy(copy.deepcopy(student).to(memory_format=torch.channels_last_3d), 0.8)
-    rows = compressviz.table3_rows({"student_small": student, "student_small_sparse": sparse}, clips,
+    sparse = pruning.pruned_copy(copy.deepcopy(student).to(memory_format=torch.channels_last_3d), 0.8)
+    rows = pruning.table3_rows({"student_small": student, "student_small_sparse": sparse}, clips,
                                    sparsity=0.8, progress=False)
     dense_row, sparse_row = rows["student_small"], rows["student_small_sparse"]
     assert dense_row["params"] == models.count_params(student)
-    assert dense_row["fp32_mb"] * compressviz.MB == compress.save_model(student, tmp_path / "a", "fp32")
-    assert dense_row["fp16_mb"] * compressviz.MB == compress.save_model(student, tmp_path / "b", "fp16")
-    assert dense_row["int8_mb"] * compressviz.MB == compress.save_model(student, tmp_path / "c", "int8")
+    assert dense_row["fp32_mb"] * pruning.MB == compress.save_model(student, tmp_path / "a", "fp32")
+    assert dense_row["fp16_mb"] * pruning.MB == compress.save_model(student, tmp_path / "b", "fp16")
+    assert dense_row["int8_mb"] * pruning.MB == compress.save_model(student, tmp_path / "c", "int8")
     assert dense_row["sparse_mb"] is None and dense_row["acc_sparse"] is None
-    assert sparse_row["params"] == compressviz.nonzero_params(sparse) < 0.3 * dense_row["params"]
+    assert sparse_row["params"] == pruning.nonzero_params(sparse) < 0.3 * dense_row["params"]
     assert sparse_row["fp32_mb"] == sparse_row["sparse_mb"]
-    assert sparse_row["fp32_mb"] * compressviz.MB == compress.save_model(sparse, tmp_path / "d", "sparse-fp32")
-    assert sparse_row["fp16_mb"] * compressviz.MB == compress.save_model(sparse, tmp_path / "e", "sparse-fp16")
+    assert sparse_row["fp32_mb"] * pruning.MB == compress.save_model(sparse, tmp_path / "d", "sparse-fp32")
+    assert sparse_row["fp16_mb"] * pruning.MB == compress.save_model(sparse, tmp_path / "e", "sparse-fp16")
     assert sparse_row["fp32_mb"] < 0.5 * dense_row["fp32_mb"]
     assert sparse_row["acc_sparse"] == sparse_row["acc_fp32"]  # the sparse file is exact
     for row in rows.values():
@@ -230,18 +231,18 @@ def test_table3_rows_report_file_sizes_and_accuracies(student, clips, tmp_path):
     fig = compressviz.accuracy_size_figure(rows)
     assert fig.axes[0].get_xscale() == "log"
     with pytest.raises(ValueError, match="unknown Table 3 rows"):
-        compressviz.table3_rows({"student_medium": student}, clips)
+        pruning.table3_rows({"student_medium": student}, clips)
 
 
 def test_paper_sizes_are_files_of_the_architecture():
-    dense = compressviz.paper_sizes("student_small", preset="course")
+    dense = pruning.paper_sizes("student_small", preset="course")
     params = models.count_params(models.build("student_small", "course"))
     assert dense["paper_params"] == params
     # fp32: 4 bytes per parameter plus torch.save's framing; fp16 about half of that
-    assert 4 * params < dense["paper_fp32_mb"] * compressviz.MB < 4 * params * 1.25
-    assert 2 * params < dense["paper_fp16_mb"] * compressviz.MB < 0.6 * dense["paper_fp32_mb"] * compressviz.MB
-    sparse = compressviz.paper_sizes("student_small", sparsity=0.75, preset="course")
-    initial = compressviz.initial_model("student_small", preset="course")
+    assert 4 * params < dense["paper_fp32_mb"] * pruning.MB < 4 * params * 1.25
+    assert 2 * params < dense["paper_fp16_mb"] * pruning.MB < 0.6 * dense["paper_fp32_mb"] * pruning.MB
+    sparse = pruning.paper_sizes("student_small", sparsity=0.75, preset="course")
+    initial = weight_magnitudes.initial_model("student_small", preset="course")
     weights = compress.sparsity(initial).total
     zero_at_start = compress.sparsity(initial, "all").selected  # batch norm's biases start at exactly 0
     assert sparse["paper_params"] == params - round(0.75 * weights) - zero_at_start
@@ -250,7 +251,7 @@ def test_paper_sizes_are_files_of_the_architecture():
 
 def test_fp16_inference_takes_and_returns_fp32(student, clips):
     x = clips.tensors[0][:2]
-    half = compressviz.fp16_inference(student)
+    half = pruning.fp16_inference(student)
     with torch.inference_mode():
         out, ref = half(x), student(x)
     assert out.dtype == torch.float32 and next(half.parameters()).dtype == torch.float16
@@ -260,18 +261,18 @@ def test_fp16_inference_takes_and_returns_fp32(student, clips):
 def test_latency_record_and_table():
     lats = [export.Latency("fp32", 2.0, 2.5, 10, 1), export.Latency("int8", 1.5, 2.0, 10, 1, "int8 note"),
             export.Latency("onnxruntime", 1.0, 1.2, 10, 1), export.Latency("fp16", None, None, 0, 1, "no fp16")]
-    assert compressviz.latency_record(lats) == {"fp32": 2.0, "int8": 1.5, "onnxruntime": 1.0, "fp16": None,
+    assert pruning.latency_record(lats) == {"fp32": 2.0, "int8": 1.5, "onnxruntime": 1.0, "fp16": None,
                                                 "fp16_note": "no fp16"}
     frame = compressviz.latency_frame({"dense": lats, "sparse": lats})
     assert list(frame.columns) == ["dense (ms)", "sparse (ms)", "runs", "note"]
     assert frame.loc["int8", "sparse (ms)"] == 1.5
     with pytest.raises(ValueError, match="lack the forms"):
-        compressviz.latency_record(lats[:2])
+        pruning.latency_record(lats[:2])
 
 
 def test_fp32_latency_times_each_model_with_the_threads_asked(student, clips):
     before = torch.get_num_threads()
-    medians = compressviz.fp32_latency_ms({"dense": student, "sparse": compressviz.pruned_copy(student, 0.8)},
+    medians = pruning.fp32_latency_ms({"dense": student, "sparse": pruning.pruned_copy(student, 0.8)},
                                           clips.tensors[0], runs=3)
     assert set(medians) == {"dense", "sparse"} and all(m > 0 for m in medians.values())
     assert torch.get_num_threads() == before
@@ -290,8 +291,8 @@ def test_histogram_and_scale_figures(tiny):
 
 
 def test_initial_model_is_what_training_starts_from():
-    a = compressviz.initial_model("student_small", seed=3)
-    b = compressviz.initial_model("student_small", seed=3)
+    a = weight_magnitudes.initial_model("student_small", seed=3)
+    b = weight_magnitudes.initial_model("student_small", seed=3)
     assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
 
 
@@ -304,21 +305,21 @@ def test_sparse_vs_dense_pairs_a_pruned_fine_tune_with_a_dense_one(tiny):
         torch.manual_seed(seed)
         students[seed] = (TinyJoint().eval(), train.History(converged=True))
     config = train.TrainConfig(epochs=1, batch_size=8, lr=0.01, seed=7, num_threads=1)
-    result = compressviz.sparse_vs_dense(students, splits, config, sparsity=0.6, progress=False)
+    result = pruning.sparse_vs_dense(students, splits, config, sparsity=0.6, progress=False)
     comparison = result.comparison
     assert comparison["seeds"] == [0, 1, 2] and comparison["margin"] == -1.0 and comparison["converged"]
     assert comparison["differences"] == pytest.approx([result.sparse[s] - result.dense[s] for s in (0, 1, 2)])
-    assert comparison["verdict"] in compressviz.stats.VERDICTS[:3]
+    assert comparison["verdict"] in stats.VERDICTS[:3]
     for seed, (model, _) in students.items():
         dense, sparse = result.models[seed]
         assert compress.sparsity(model).selected == 0  # the students are untouched
         assert compress.sparsity(dense).selected == 0 and not torch.equal(dense.fc.weight, model.fc.weight)
         assert compress.sparsity(sparse).fraction == pytest.approx(0.6, abs=0.01)
-        assert result.base[seed] == compressviz.accuracy_percent(model, splits.test)
-        assert result.dense[seed] == compressviz.accuracy_percent(dense, splits.test)
-        assert result.sparse[seed] == compressviz.accuracy_percent(sparse, splits.test)
+        assert result.base[seed] == train.accuracy_percent(model, splits.test)
+        assert result.dense[seed] == train.accuracy_percent(dense, splits.test)
+        assert result.sparse[seed] == train.accuracy_percent(sparse, splits.test)
         # the control is the fine-tune of the prune-and-fine-tune recipe at sparsity 0: same seed, same batches
-        again, _ = compressviz.finetuned_copy(model, splits.train, splits.validation,
+        again, _ = pruning.finetuned_copy(model, splits.train, splits.validation,
                                               dataclasses.replace(config, seed=seed), progress=False)
         assert all(torch.equal(a, b) for a, b in zip(again.state_dict().values(), dense.state_dict().values()))
     record = result.record()
@@ -327,8 +328,8 @@ def test_sparse_vs_dense_pairs_a_pruned_fine_tune_with_a_dense_one(tiny):
     assert list(result.frame().index) == [0, 1, 2]
     # a student that did not converge makes the claim untested
     students[1] = (students[1][0], train.History(converged=False))
-    untested = compressviz.sparse_vs_dense(students, splits, config, sparsity=0.6, progress=False)
+    untested = pruning.sparse_vs_dense(students, splits, config, sparsity=0.6, progress=False)
     assert untested.comparison["verdict"] == compressviz.stats.NOT_CONVERGED
     assert untested.record()["base_converged"] == [True, False, True]
     with pytest.raises(ValueError, match="at least one student"):
-        compressviz.sparse_vs_dense({}, splits, config)
+        pruning.sparse_vs_dense({}, splits, config)

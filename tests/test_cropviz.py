@@ -8,18 +8,18 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from gesturelib import chalearn, clips, cropviz, data
-from test_clipcache import GESTURES, write_dataset  # tiny dataset: user 2 is left-handed
+from gesturelib import chalearn, clips, data
+from gesturelib.figures import cropviz
+from tiny_dataset import GESTURES  # user 2 is left-handed
 
 
 @pytest.fixture(scope="module")
-def train(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cropviz")
-    dataset = write_dataset(root / "tiny")
+def train(tiny_dataset, tmp_path_factory):
+    dataset = tiny_dataset
     (dataset / "users.csv").write_text("user,split,handedness\n1,train,right\n2,train,left\n"
                                        "3,validation,right\n4,test,right\n5,train,right\n")
     with pytest.warns(UserWarning, match="skipped"):  # the tiny dataset has a corrupt sequence
-        return data.GestureClips(dataset, "train", cache_dir=root / "cache")
+        return data.GestureClips(dataset, "train", cache_dir=tmp_path_factory.mktemp("cropviz") / "cache")
 
 
 def _all_titles(fig):

@@ -6,13 +6,11 @@ import pytest
 import torch
 
 from gesturelib import chalearn, data
-from test_clipcache import write_dataset  # the tiny dataset in the real format
 
 
 @pytest.fixture(scope="module")
-def cached(tmp_path_factory):
-    root = tmp_path_factory.mktemp("data")
-    dataset = write_dataset(root / "tiny")
+def cached(tiny_dataset, tmp_path_factory):
+    root, dataset = tmp_path_factory.mktemp("data"), tiny_dataset
     with pytest.warns(UserWarning, match="skipped"):  # the tiny dataset has a corrupt sequence
         data.GestureClips(dataset, "train", cache_dir=root / "cache")
     return dataset, root / "cache"

@@ -7,7 +7,7 @@ matplotlib.use("Agg")
 import numpy as np
 from matplotlib.figure import Figure
 
-from gesturelib import distill_viz
+from gesturelib.figures import distill_viz
 
 
 def _rows():

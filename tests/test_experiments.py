@@ -6,14 +6,6 @@ import torch
 from gesturelib import experiments, modelcache
 
 
-@pytest.fixture
-def quick_data(tmp_path, monkeypatch):
-    """Quick mode on a private data root (its own embedded dataset, clips and models)."""
-    monkeypatch.setenv("GESTURELIB_QUICK", "1")
-    monkeypatch.setenv("GESTURELIB_DATA", str(tmp_path))
-    return tmp_path
-
-
 def test_run_stands_for_a_recipe_call():
     run = experiments.run("student", "student_small", seed=1, T=2.0)
     assert run == experiments.run("student", "student_small", T=2.0, seed=1)  # order does not matter

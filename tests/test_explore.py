@@ -1,4 +1,4 @@
-"""Tests of gesturelib.explore: timing statistics on hand-made labels, tables, and the data chapter's figures."""
+"""Tests of gesturelib.figures.explore: timing statistics on hand-made labels, tables, and the data chapter's figures."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from gesturelib import chalearn, explore
+from gesturelib import chalearn, runtime
+from gesturelib.figures import explore
 from gesturelib.synth import generate
 from gesturelib.synth.gestures import TIME_REVERSE_PAIRS, TWO_HANDED
 from gesturelib.synth.presets import Preset
@@ -78,7 +79,7 @@ def test_published_statistics_have_the_keys_of_the_timing_statistics():
     assert set(REAL_STATISTICS) == set(explore.timing_statistics(SEQUENCES))
 
 
-@pytest.mark.skipif(not explore.REAL_LABELS_DIR.is_dir(), reason="../shared real label files absent")
+@pytest.mark.skipif(not runtime.real_labels_dir().is_dir(), reason="the real label files are absent")
 def test_real_label_files_reproduce_the_published_summary():
     reference = explore.load_reference()
     assert reference.timing is not None and "measured" in reference.source
@@ -93,7 +94,7 @@ def test_real_label_files_reproduce_the_published_summary():
 
 def test_reference_falls_back_to_the_published_summary(tmp_path, monkeypatch):
     """As on Colab, where ../shared is absent: the default folder is looked up when called."""
-    monkeypatch.setattr(explore, "REAL_LABELS_DIR", tmp_path / "absent")
+    monkeypatch.setenv("GESTURELIB_REAL_LABELS", str(tmp_path / "absent"))
     assert explore.real_labels() is None
     reference = explore.load_reference()
     assert reference.timing is None

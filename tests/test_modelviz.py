@@ -8,9 +8,10 @@ import torch
 from matplotlib.figure import Figure
 from torch.utils.data import TensorDataset
 
-from gesturelib import models, modelviz
+from gesturelib import experiments, metrics, models, probe
+from gesturelib.figures import modelviz
 from gesturelib.train import History
-from test_clipcache import GESTURES, write_dataset  # tiny dataset in the real format
+from tiny_dataset import GESTURES
 
 torch.set_num_threads(1)
 
@@ -48,7 +49,7 @@ def _record(seed, accuracy, converged=True):
 
 
 def test_table1_row_is_a_seed_row_with_both_presets_parameter_counts():
-    row = modelviz.table1_row("joint", [_record(0, 80.0), _record(1, 84.0, converged=False)])
+    row = experiments.table1_row("joint", [_record(0, 80.0), _record(1, 84.0, converged=False)])
     assert row["seeds"] == [0, 1] and row["accuracies"] == [80.0, 84.0] and row["mean"] == 82.0
     assert row["converged"] == [True, False] and not row["all_converged"]
     assert row["params"] == models.count_params(models.build("joint", "course"))
@@ -112,7 +113,7 @@ def test_structure_scores_count_confusions_inside_the_group():
     # gesture ids 1/2 are a time-reversed pair, 3/11 a shape-only group, 4 is neither
     labels = np.array([0, 0, 1, 2, 10, 3, 3])
     predicted = np.array([1, 0, 0, 10, 4, 3, 0])
-    scores = modelviz.structure_scores(predicted, labels)
+    scores = metrics.structure_scores(predicted, labels)
     assert scores.loc["time-reversed pairs", "clips"] == 3
     assert scores.loc["time-reversed pairs", "accuracy %"] == pytest.approx(100 / 3)
     assert scores.loc["time-reversed pairs", "as partner %"] == pytest.approx(200 / 3)
@@ -121,9 +122,9 @@ def test_structure_scores_count_confusions_inside_the_group():
     assert scores.loc["other classes", "accuracy %"] == 50 and math.isnan(scores.loc["other classes", "as partner %"])
     assert scores.loc["all classes", "clips"] == 7 and scores.loc["all classes", "accuracy %"] == pytest.approx(200 / 7)
     logits = torch.nn.functional.one_hot(torch.as_tensor(predicted), 20).float()
-    assert modelviz.structure_scores(logits, torch.as_tensor(labels)).equals(scores)
+    assert metrics.structure_scores(logits, torch.as_tensor(labels)).equals(scores)
     with pytest.raises(ValueError, match="as many predictions as labels"):
-        modelviz.structure_scores(predicted[:3], labels)
+        metrics.structure_scores(predicted[:3], labels)
 
 
 def test_structure_table_puts_models_side_by_side():
@@ -136,8 +137,8 @@ def test_structure_table_puts_models_side_by_side():
 
 def test_probes_reverse_time_and_blank_one_stream():
     clip = torch.arange(2 * 2 * 3 * 1 * 1, dtype=torch.float32).reshape(2, 2, 3, 1, 1) + 1
-    assert torch.equal(modelviz.reverse_frames(clip)[:, :, 0], clip[:, :, 2])
-    hand_blank = modelviz.PROBES["hand stream blanked"](clip)
+    assert torch.equal(probe.reverse_frames(clip)[:, :, 0], clip[:, :, 2])
+    hand_blank = probe.PROBES["hand stream blanked"](clip)
     assert hand_blank[1].abs().sum() == 0 and torch.equal(hand_blank[0], clip[0])
     assert clip[1].abs().sum() > 0  # the probe does not change its input
 
@@ -162,11 +163,11 @@ class FirstFrameBrightness(torch.nn.Module):
 def test_probe_table_sees_a_model_that_reads_frame_order():
     ramp = torch.linspace(1, 0, 4).reshape(1, 1, 4, 1, 1).expand(2, 2, 4, 2, 2)
     dataset = TensorDataset(torch.stack([ramp, ramp.flip(2)]), torch.tensor([0, 1]))
-    table = modelviz.probe_table({"order": FirstFrameBrightness()}, dataset, progress=False)
+    table = probe.probe_table({"order": FirstFrameBrightness()}, dataset, progress=False)
     pairs = table[table["subset"] == "time-reversed pairs"].set_index("probe")
     assert pairs.loc["as recorded", "accuracy %"] == 100 and pairs.loc["as recorded", "as partner %"] == 0
     assert pairs.loc["frames reversed", "as partner %"] == 100
-    assert set(table["probe"]) == set(modelviz.PROBES)
+    assert set(table["probe"]) == set(probe.PROBES)
     assert isinstance(modelviz.plot_probes(table), Figure)
 
 
@@ -174,11 +175,11 @@ def test_paired_comparison_exact_mcnemar():
     labels = np.zeros(10, dtype=int)
     a = np.array([0] * 8 + [1] * 2)  # right on 8
     b = np.array([0] * 3 + [1] * 7)  # right on 3, all of them also right for a
-    result = modelviz.paired_comparison(a, b, labels)
+    result = metrics.mcnemar(a, b, labels)
     assert (result["only_a"], result["only_b"], result["clips"]) == (5, 0, 10)
     assert result["accuracy_a"] == 80 and result["accuracy_b"] == 30
     assert result["p_value"] == pytest.approx(2 * 0.5**5)
-    assert modelviz.paired_comparison(a, a, labels)["p_value"] == 1.0
+    assert metrics.mcnemar(a, a, labels)["p_value"] == 1.0
     table = modelviz.comparison_table({"a": a, "b": b}, labels, reference="b")
     assert table.loc["a", "difference (points)"] == 50 and table.loc["a", "right only by this model"] == 5
     assert table.loc["a", "s.e. of an accuracy (points)"] == pytest.approx(100 * math.sqrt(0.8 * 0.2 / 10), abs=1e-3)
@@ -214,8 +215,8 @@ def test_padded_batch_gives_each_clip_its_own_logits():
         modelviz.pad_batch([])
 
 
-def test_accuracy_by_length_on_real_format_clips(tmp_path):
-    dataset = write_dataset(tmp_path / "tiny")
+def test_accuracy_by_length_on_real_format_clips(tiny_dataset):
+    dataset = tiny_dataset
     data = modelviz.variable_length_clips(dataset, "test", progress=False)
     lengths = [end - start + 1 for _, start, end in GESTURES]
     assert data.lengths.tolist() == lengths and data.labels.tolist() == [g - 1 for g, _, _ in GESTURES]

@@ -124,9 +124,9 @@ def test_performance_section_reads_the_benchmark_file(tmp_path):
 
 
 def test_the_readme_has_every_generated_block():
-    from gesturelib import config
+    from gesturelib import runtime
 
-    text = (config.REPO_ROOT / "README.md").read_text()
+    text = (runtime.REPO_ROOT / "README.md").read_text()
     for name in [*report.SECTIONS, "performance"]:
         assert f"<!-- BEGIN results:{name} -->" in text and f"<!-- END results:{name} -->" in text
 

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from gesturelib import distill, softmax_viz
+from gesturelib import distill
+from gesturelib.figures import softmax_viz
 
 torch.set_num_threads(1)
 NAMES = [f"g{i}" for i in range(20)]
@@ -89,23 +90,8 @@ def test_figures_are_labelled():
     assert ax_heat.get_xlabel() and ax_heat.get_ylabel() and "T = 4" in ax_heat.get_title()
 
 
-def test_gesture_relation_follows_the_embedded_dataset_design():
-    from gesturelib.synth.gestures import CLOSE_PAIRS, SHAPE_ONLY_GROUPS, TIME_REVERSE_PAIRS
-
-    a, b = TIME_REVERSE_PAIRS[0]
-    assert softmax_viz.gesture_relation(a - 1, b - 1) == softmax_viz.gesture_relation(b - 1, a - 1) == "time reverse"
-    a, b = SHAPE_ONLY_GROUPS[0][:2]
-    assert softmax_viz.gesture_relation(a - 1, b - 1) == "same trajectory, other hand shape"
-    a, b = CLOSE_PAIRS[0]
-    assert softmax_viz.gesture_relation(b - 1, a - 1) == "close in the real data"
-    related = {frozenset(p) for p in TIME_REVERSE_PAIRS + CLOSE_PAIRS} | {
-        frozenset((x, y)) for g in SHAPE_ONLY_GROUPS for x in g for y in g if x != y}
-    unrelated = next((x, y) for x in range(1, 21) for y in range(x + 1, 21) if frozenset((x, y)) not in related)
-    assert softmax_viz.gesture_relation(unrelated[0] - 1, unrelated[1] - 1) == "unrelated"
-
-
 def test_similarity_by_relation_averages_both_directions_of_each_pair():
-    from gesturelib.synth.gestures import TIME_REVERSE_PAIRS
+    from gesturelib.synth.gestures import RELATIONS, TIME_REVERSE_PAIRS
 
     similarity = np.full((20, 20), 0.01)
     np.fill_diagonal(similarity, 0.5)
@@ -116,7 +102,7 @@ def test_similarity_by_relation_averages_both_directions_of_each_pair():
     by_relation = softmax_viz.similarity_by_relation(similarity)
     assert by_relation["time reverse"] == pytest.approx(0.15)
     assert by_relation["unrelated"] == pytest.approx(0.01)
-    assert set(by_relation) == set(softmax_viz.RELATIONS)
+    assert set(by_relation) == set(RELATIONS)
     rows = softmax_viz.similar_pairs_explained(similarity, top=2)
     assert [r["relation"] for r in rows] == ["time reverse", "time reverse"]
     assert rows[0]["mean probability"] == pytest.approx(0.2)

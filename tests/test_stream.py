@@ -2,22 +2,20 @@
 
 import itertools
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from gesturelib import chalearn, clips, models, stream, synth
+from gesturelib import chalearn, clips, models, runtime, stream
 
 SETTINGS = clips.settings_for("course")
-SHARED_GT = Path(__file__).resolve().parents[2] / "shared" / "data" / "chalearn2014_validation_gt"
+SHARED_GT = runtime.real_labels_dir()
 
 
 @pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    """The quick embedded dataset: a few short sequences with gestures and pauses."""
-    return synth.generate(tmp_path_factory.mktemp("quick") / "embedded-quick", "quick", workers=1, progress=False)
+def dataset(quick_embedded):
+    return quick_embedded
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from gesturelib import stream, stream_viz
+from gesturelib import stream
+from gesturelib.figures import stream_viz
 
 
 def _result(num_frames=120):

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gesturelib import chalearn
+from gesturelib import chalearn, runtime
 import gesturelib.synth as synth
 from gesturelib.synth import GENERATOR_VERSION, ensure_dataset, generate, presets
 from gesturelib.synth.__main__ import main as cli_main
@@ -26,7 +26,7 @@ from gesturelib.synth.timeline import REAL_STATISTICS, nominal_length, plan_time
 from gesturelib.synth.motion import TRACKER_BIAS
 from gesturelib.synth.users import NUM_USERS, make_users
 
-REAL_GT = Path(__file__).resolve().parents[2] / "shared" / "data" / "chalearn2014_validation_gt"
+REAL_GT = runtime.real_labels_dir()
 J = chalearn.JOINT_INDEX
 TINY = Preset("tiny", 160, 120, (1, 1, 1), gesture_counts=(3,), frames_scale=0.12)
 PHASES = np.linspace(0.0, 1.0, 121)
@@ -417,3 +417,21 @@ def test_presets_validate_their_settings():
     with pytest.raises(ValueError, match="unknown preset"):
         presets.resolve("huge")
     assert presets.resolve("course", size=(640, 480)).width == 640
+
+
+def test_one_table_of_class_relations_follows_the_design():
+    from gesturelib.synth.gestures import CLOSE_PAIRS, SHAPE_ONLY_GROUPS, TIME_REVERSE_PAIRS, related, relation
+
+    a, b = TIME_REVERSE_PAIRS[0]
+    assert relation(a, b) == relation(b, a) == "time reverse" and related(a, "time reverse") == [b]
+    a, b = SHAPE_ONLY_GROUPS[0][:2]
+    assert relation(a, b) == "same trajectory, other hand shape"
+    a, b = CLOSE_PAIRS[0]
+    assert relation(b, a) == "close in the real data"
+    assert relation(a, a) == "unrelated"  # a class is not its own partner
+    pairs = {frozenset(p) for p in TIME_REVERSE_PAIRS + CLOSE_PAIRS} | {
+        frozenset((x, y)) for g in SHAPE_ONLY_GROUPS for x in g for y in g if x != y}
+    unrelated = next((x, y) for x in range(1, 21) for y in range(x + 1, 21) if frozenset((x, y)) not in pairs)
+    assert relation(*unrelated) == "unrelated"
+    with pytest.raises(ValueError, match="unknown relation"):
+        related(1, "cousins")

@@ -14,7 +14,7 @@ import torch
 from torch.utils.data import Dataset, TensorDataset
 
 from gesturelib import models, train
-from gesturelib.config import seed_everything
+from gesturelib.runtime import seed_everything
 
 torch.set_num_threads(1)
 REPO = Path(__file__).resolve().parent.parent
@@ -194,7 +194,7 @@ def test_torchrun_with_two_cpu_processes_trains_and_checkpoints(tmp_path):
     """Slower (~15-20 s): two gloo processes through ``torchrun`` on tiny synthetic data."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-               "-m", "gesturelib.train", "--kind", "student_small", "--preset", "course", "--synthetic", "12",
+               "-m", "gesturelib.train_cli", "--kind", "student_small", "--preset", "course", "--synthetic", "12",
                "--epochs", "2", "--batch-size", "3", "--threads", "1", "--quiet", "--out", str(tmp_path)]
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]

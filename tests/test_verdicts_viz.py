@@ -1,11 +1,12 @@
-"""Tests for gesturelib.verdicts_viz: chapter 09's comparison figure and convergence record."""
+"""Tests for gesturelib.figures.verdicts_viz: chapter 09's comparison figure and convergence record."""
 
 import math
 
 import matplotlib.pyplot as plt
 import pytest
 
-from gesturelib import stats, verdicts_viz
+from gesturelib import stats
+from gesturelib.figures import verdicts_viz
 
 
 @pytest.fixture(autouse=True)

@@ -24,12 +24,12 @@ import json
 
 import torch
 
-from gesturelib import config, experiments, modelcache, probe, synth, train
+from gesturelib import experiments, modelcache, probe, runtime, synth, train
 
 
 def calibrate(difficulty: float, epochs: int | None, tag: str = "") -> dict:
     """One row of the calibration table for one value of the knob."""
-    folder = config.data_root() / "calibration" / f"embedded-course-d{difficulty:.2f}{tag}"
+    folder = runtime.data_root() / "calibration" / f"embedded-course-d{difficulty:.2f}{tag}"
     if not (folder / "dataset.json").exists():
         synth.generate(folder, "course", difficulty=difficulty)
     splits = experiments.splits(folder)

@@ -38,7 +38,7 @@ echo "clip preparation (paper preset): $(seconds "$start") s"
 
 loader_workers=$(( workers > 8 ? 8 : workers ))
 for kind in $kinds; do
-    $py -m gesturelib.train --kind "$kind" --preset paper --data "$work/data" --out "$work/runs/$kind${augment:+-plain}" \
+    $py -m gesturelib.train_cli --kind "$kind" --preset paper --data "$work/data" --out "$work/runs/$kind${augment:+-plain}" \
         --epochs "$epochs" --workers "$loader_workers" --quiet $augment
     $py - "$work/runs/$kind${augment:+-plain}" <<'EOF'
 import json, os, sys
@@ -54,7 +54,7 @@ done
 
 if [ "${TORCHRUN:-1}" = 1 ] && $py -c "import torch, sys; sys.exit(not torch.cuda.is_available())"; then
     start=$(date +%s)
-    torchrun --standalone --nproc_per_node=1 -m gesturelib.train --kind joint --preset paper \
+    torchrun --standalone --nproc_per_node=1 -m gesturelib.train_cli --kind joint --preset paper \
         --data "$work/data" --out "$work/runs/joint-torchrun" --epochs 1 --workers "$loader_workers" --quiet
     echo "torchrun, 1 process (nccl): $(seconds "$start") s"
 fi

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from .. import config, files
+from .. import files, runtime
 from ..chalearn import NUM_CLASSES
 from .presets import DEFAULT_DIFFICULTY, PRESETS, SPLITS, Preset, resolve
 from .sequence import SequenceSpec, plan_sequences, write_sequence
@@ -159,8 +159,8 @@ def ensure_dataset(preset: str | None = None) -> Path:
     dataset.json is missing (interrupted), from another generator version or
     from other preset settings is generated again.
     """
-    name = preset or ("quick" if config.quick_mode() else "course")
-    folder = config.data_root() / f"embedded-{name}"
+    name = preset or ("quick" if runtime.quick_mode() else "course")
+    folder = runtime.data_root() / f"embedded-{name}"
     marker = folder / "dataset.json"
     if marker.exists():
         try:

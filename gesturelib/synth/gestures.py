@@ -50,6 +50,33 @@ TIME_REVERSE_PAIRS: tuple[tuple[int, int], ...] = ((1, 2), (13, 15))
 TWO_HANDED: tuple[int, ...] = (5, 7, 9, 13, 15, 19)
 #: Pairs that are close in the real data, kept close here.
 CLOSE_PAIRS: tuple[tuple[int, int], ...] = ((7, 19), (8, 18), (4, 18))
+#: How two gestures of the embedded dataset relate (:func:`relation`), the hardest to tell apart first.
+RELATIONS: tuple[str, ...] = ("time reverse", "same trajectory, other hand shape", "close in the real data",
+                              "unrelated")
+
+
+def relation(a: int, b: int) -> str:
+    """How gestures ``a`` and ``b`` (ids 1..20) were built relative to each other: one of :data:`RELATIONS`.
+
+    The one table of class relations: chapters 01 (the class design), 03 (errors
+    by structure) and 05 (what the teacher finds similar) read it from here.
+    """
+    pair = {a, b}
+    if a != b:
+        if any(pair == set(p) for p in TIME_REVERSE_PAIRS):
+            return RELATIONS[0]
+        if any(pair <= set(group) for group in SHAPE_ONLY_GROUPS):
+            return RELATIONS[1]
+        if any(pair == set(p) for p in CLOSE_PAIRS):
+            return RELATIONS[2]
+    return RELATIONS[3]
+
+
+def related(gesture_id: int, kind: str) -> list[int]:
+    """The gestures whose :func:`relation` to ``gesture_id`` is ``kind``, in id order."""
+    if kind not in RELATIONS:
+        raise ValueError(f"unknown relation {kind!r}; choose from {RELATIONS}")
+    return [other for other in range(1, len(GESTURES) + 1) if other != gesture_id and relation(gesture_id, other) == kind]
 
 #: Fraction of body height from the palm centre to the tip of a pointing index finger.
 _FINGERTIP = 0.78 * HAND_LENGTH

@@ -19,7 +19,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from gesturelib.config import REPO_ROOT
+from gesturelib.runtime import REPO_ROOT
 
 NOTEBOOK_05 = REPO_ROOT / "notebooks" / "05_softened_softmax.ipynb"
 SLIDER_DESCRIPTION = "T"

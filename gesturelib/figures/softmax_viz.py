@@ -19,12 +19,10 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from .chalearn import GESTURES
-from .distill import softened_softmax
-from .synth.gestures import CLOSE_PAIRS, SHAPE_ONLY_GROUPS, TIME_REVERSE_PAIRS
+from ..chalearn import GESTURES
+from ..distill import softened_softmax
+from ..synth.gestures import RELATIONS, relation
 
-#: How two gestures of the embedded dataset are related (``gesture_relation``), closest first.
-RELATIONS = ("time reverse", "same trajectory, other hand shape", "close in the real data", "unrelated")
 
 
 def entropy_bits(probabilities: Tensor) -> Tensor:
@@ -72,32 +70,13 @@ def similar_pairs(similarity: np.ndarray, class_names: Sequence[str], top: int =
     return [(class_names[i], class_names[j], float(similarity[i, j])) for i, j in zip(rows, cols)]
 
 
-def gesture_relation(a: int, b: int) -> str:
-    """How classes ``a`` and ``b`` (0-based labels) were built in the embedded dataset (see ``RELATIONS``).
-
-    The embedded dataset makes some pairs hard on purpose (``gesturelib.synth.gestures``):
-    one gesture is the other played backwards, or both share the arm's path and differ
-    only in hand shape, or they are close in the real ChaLearn data too. A teacher that
-    learned the task should find these pairs similar; on the real data only the last
-    relation means anything.
-    """
-    pair = {a + 1, b + 1}  # gesture ids are 1-based
-    if any(pair == set(p) for p in TIME_REVERSE_PAIRS):
-        return RELATIONS[0]
-    if any(pair <= set(group) for group in SHAPE_ONLY_GROUPS) and a != b:
-        return RELATIONS[1]
-    if any(pair == set(p) for p in CLOSE_PAIRS):
-        return RELATIONS[2]
-    return RELATIONS[3]
-
-
 def similar_pairs_explained(similarity: np.ndarray, class_names: Sequence[str] = GESTURES,
                             top: int = 8) -> list[dict]:
-    """``similar_pairs`` as table rows, each with its ``gesture_relation``."""
+    """``similar_pairs`` as table rows, each with its :func:`~gesturelib.synth.gestures.relation`."""
     index = {name: i for i, name in enumerate(class_names)}
     return [
         {"true class": a, "teacher also gives probability to": b, "mean probability": p,
-         "relation": gesture_relation(index[a], index[b])}
+         "relation": relation(index[a] + 1, index[b] + 1)}
         for a, b, p in similar_pairs(similarity, class_names, top)
     ]
 
@@ -114,7 +93,7 @@ def similarity_by_relation(similarity: np.ndarray) -> dict[str, float]:
     for a in range(len(similarity)):
         for b in range(len(similarity)):
             if a != b and not np.isnan(similarity[a, b]):
-                groups[gesture_relation(a, b)].append(float(similarity[a, b]))
+                groups[relation(a + 1, b + 1)].append(float(similarity[a, b]))
     return {relation: float(np.mean(values)) if values else math.nan for relation, values in groups.items()}
 
 

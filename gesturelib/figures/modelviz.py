@@ -1,30 +1,29 @@
-"""What the models of chapters 03 and 04 are, and where and why they fail.
+"""What the models of chapters 03 and 04 are, and where and why they fail: their tables and figures.
 
-Tables and figures built on :mod:`gesturelib.models`, :mod:`gesturelib.train`
-and :mod:`gesturelib.evaluate`, for the baselines and the joint model:
+Built on :mod:`gesturelib.models`, :mod:`gesturelib.train`, :mod:`gesturelib.metrics`,
+:mod:`gesturelib.probe` and :mod:`gesturelib.experiments`, for the baselines and the joint model:
 
-- what a model is: a per-layer summary (:func:`layer_table`) and parameter
-  counts of both presets beside the poster's (:func:`params_table`);
+- what a model is: a per-layer summary (:func:`layer_table`), a block diagram drawn
+  from the model (:func:`plot_architecture`) and parameter counts of both presets
+  beside the poster's (:func:`params_table`);
 - every run of a kind over its seeds: learning curves with the window that the
-  convergence criterion looks at (:func:`plot_seed_curves`), a table of the runs
-  (:func:`run_table`) and the results-file row over seeds (:func:`table1_row`);
-- the difficulty yardstick beside the teacher (:func:`yardstick_table`) and how many
+  convergence criterion looks at (:func:`plot_seed_curves`, :func:`plot_learning_curves`)
+  and a table of the runs (:func:`run_table`);
+- the difficulty yardstick beside the teacher (:func:`yardstick_table`), how many
   inputs each model's fully connected layer reads (:func:`fc_input_table`), and how many frames
   one output of an encoder sees (:func:`temporal_receptive_field`);
-- errors by the structure of the embedded classes (:func:`structure_table`):
-  the time-reversed pairs (only frame order separates them) and the
-  shape-only groups (only the hand stream separates them), see
-  :mod:`gesturelib.synth.gestures`;
-- probes that change the input on purpose (:func:`probe_table`,
-  :func:`plot_probes`): frames played backwards, one stream blanked;
+- errors by the structure of the embedded classes (:func:`structure_table`, from
+  :func:`gesturelib.metrics.structure_scores`) and under input probes
+  (:func:`plot_probes`, from :func:`gesturelib.probe.probe_table`);
 - whether two models differ by more than chance on the same test clips
-  (:func:`paired_comparison`, an exact McNemar test);
+  (:func:`comparison_table`, McNemar's test :func:`gesturelib.metrics.mcnemar`);
 - the recurrent models on clips of other lengths than they were trained on
   (:func:`variable_length_clips`, :func:`resample_frames`, :func:`pad_batch`,
   :func:`accuracy_by_length`, :func:`plot_accuracy_by_length`);
-- several models' validation accuracy epoch by epoch (:func:`plot_validation_curves`).
+- a confusion matrix (:func:`plot_confusion_matrix`) and several models'
+  validation accuracy epoch by epoch (:func:`plot_validation_curves`).
 
-Figures are plain :class:`matplotlib.figure.Figure` objects, not registered
+Most figures are plain :class:`matplotlib.figure.Figure` objects, not registered
 with pyplot, so a notebook shows each one once.
 """
 
@@ -35,35 +34,28 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 import torch
+import matplotlib.pyplot as plt
+import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from matplotlib.ticker import MaxNLocator
 from torch import nn
 from torch.nn.utils.rnn import pad_sequence
-from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
-from . import chalearn, clips, experiments, models
-from .synth.gestures import SHAPE_ONLY_GROUPS, TIME_REVERSE_PAIRS
-from .train import PLATEAU_EPOCHS, History, predict
+from .. import chalearn, clips, experiments, metrics, models, probe
+from ..train import PLATEAU_EPOCHS, History
 
 DPI = 85
 #: The model kinds of Table 1, in the poster's order.
 TABLE1_KINDS: tuple[str, ...] = ("lstm", "cnn3d", "joint")
-#: Classes whose members only one cue separates (gesture ids), by the cue's name.
-STRUCTURES: dict[str, tuple[tuple[int, ...], ...]] = {
-    "time-reversed pairs": TIME_REVERSE_PAIRS,
-    "shape-only groups": SHAPE_ONLY_GROUPS,
-}
-OTHER = "other classes"
 #: The column of :func:`comparison_table` that says whether McNemar's p lies below 0.05.
 SIGNIFICANT = "significant at 5 %"
-ALL = "all classes"
 #: Clip lengths (frames) at which :func:`accuracy_by_length` runs the recurrent models.
 LENGTHS: tuple[int, ...] = (4, 8, 12, 16, 24, 32, 48)
 #: Test sequences whose gestures :func:`variable_length_clips` decodes by default:
@@ -176,14 +168,6 @@ def params_table(kinds: Sequence[str] = TABLE1_KINDS) -> pd.DataFrame:
             "paper vs poster": "" if poster is None else f"{100 * (paper - poster) / poster:+.2f} %",
         })
     return pd.DataFrame(rows).set_index("model")
-
-
-def table1_row(kind: str, run_records: Sequence[dict]) -> dict:
-    """The results-file row of section ``table1`` for ``kind``: :func:`experiments.seed_row`
-    of its runs (one per seed), its parameter count and that of its paper preset."""
-    row = experiments.seed_row(run_records, models.count_params(models.build(kind, experiments.PRESET)))
-    row["params_paper"] = models.count_params(models.build(kind, "paper"))
-    return row
 
 
 def run_table(records_by_kind: Mapping[str, Sequence[dict]],
@@ -299,57 +283,9 @@ def fc_input_table(presets: Sequence[str] = models.PRESETS) -> pd.DataFrame:
 # Errors by the structure of the classes
 
 
-def _as_classes(predictions) -> np.ndarray:
-    values = np.asarray(predictions.detach().cpu() if hasattr(predictions, "detach") else predictions)
-    return values.argmax(axis=1) if values.ndim == 2 else values.astype(np.int64)
-
-
-def _group_lookup() -> dict[int, tuple[str, tuple[int, ...]]]:
-    """label (0-based) -> (structure name, the labels of its group)."""
-    lookup = {}
-    for structure, groups in STRUCTURES.items():
-        for group in groups:
-            for gesture_id in group:
-                lookup[gesture_id - 1] = (structure, tuple(g - 1 for g in group))
-    return lookup
-
-
-def structure_scores(predictions, labels) -> pd.DataFrame:
-    """Accuracy and within-group confusion on each structure of the classes.
-
-    Rows: the time-reversed pairs, the shape-only groups, the other classes and
-    all classes. Columns: ``clips``, ``accuracy %`` and ``as partner %``, the
-    share of the row's clips predicted as *another member of their own group*
-    (the mistake that missing the separating cue makes; empty for the rows
-    that are not groups).
-    """
-    predicted, labels = _as_classes(predictions), _as_classes(labels)
-    if len(predicted) != len(labels) or not len(labels):
-        raise ValueError(f"need as many predictions as labels (>0), got {len(predicted)} and {len(labels)}")
-    lookup = _group_lookup()
-    rows = []
-    for name in (*STRUCTURES, OTHER, ALL):
-        if name == ALL:
-            member = np.ones(len(labels), bool)
-        elif name == OTHER:
-            member = np.array([label not in lookup for label in labels])
-        else:
-            member = np.array([lookup.get(label, ("",))[0] == name for label in labels])
-        n = int(member.sum())
-        correct = predicted[member] == labels[member]
-        partner = [p != t and p in lookup[t][1] for p, t in zip(predicted[member], labels[member])] \
-            if name in STRUCTURES else []
-        rows.append({
-            "": name, "clips": n,
-            "accuracy %": 100.0 * correct.mean() if n else math.nan,
-            "as partner %": 100.0 * np.mean(partner) if n and name in STRUCTURES else math.nan,
-        })
-    return pd.DataFrame(rows).set_index("")
-
-
 def structure_table(predictions: Mapping[str, object], labels) -> pd.DataFrame:
     """:func:`structure_scores` of several models side by side (columns: model, then score)."""
-    tables = {name: structure_scores(pred, labels) for name, pred in predictions.items()}
+    tables = {name: metrics.structure_scores(pred, labels) for name, pred in predictions.items()}
     first = next(iter(tables.values()))
     wide = pd.concat({name: t[["accuracy %", "as partner %"]] for name, t in tables.items()}, axis=1)
     wide.insert(0, ("", "clips"), first["clips"])
@@ -358,63 +294,6 @@ def structure_table(predictions: Mapping[str, object], labels) -> pd.DataFrame:
 
 # ---------------------------------------------------------------------------------------------
 # Probes: change the input on purpose
-
-
-def reverse_frames(clip: torch.Tensor) -> torch.Tensor:
-    """The clip played backwards (time is axis 2 of a (2, 2, T, H, W) clip)."""
-    return clip.flip(2)
-
-
-def blank_stream(stream: int) -> Callable[[torch.Tensor], torch.Tensor]:
-    """A probe that sets one stream (0: body, 1: hand) of a clip to zero (black, no user)."""
-    def blank(clip: torch.Tensor) -> torch.Tensor:
-        out = clip.clone()
-        out[stream] = 0
-        return out
-    return blank
-
-
-#: The probes of :func:`probe_table`: name -> what it does to one clip.
-PROBES: dict[str, Callable[[torch.Tensor], torch.Tensor] | None] = {
-    "as recorded": None,
-    "frames reversed": reverse_frames,
-    "hand stream blanked": blank_stream(1),
-    "body stream blanked": blank_stream(0),
-}
-
-
-class _Probed(Dataset):
-    """``dataset`` with ``probe`` applied to every clip."""
-
-    def __init__(self, dataset: Dataset, probe: Callable[[torch.Tensor], torch.Tensor] | None):
-        self.dataset, self.probe = dataset, probe
-
-    def __len__(self) -> int:
-        return len(self.dataset)
-
-    def __getitem__(self, index: int):
-        clip, target = self.dataset[index]
-        return (clip if self.probe is None else self.probe(clip)), target
-
-
-def probe_table(models_by_name: Mapping[str, nn.Module], dataset: Dataset,
-                probes: Mapping[str, Callable | None] = PROBES, progress: bool = True) -> pd.DataFrame:
-    """Every model under every probe: :func:`structure_scores` as long rows.
-
-    Columns: ``model``, ``probe``, ``subset`` (a structure, the other classes,
-    all classes), ``clips``, ``accuracy %`` (against the true labels) and
-    ``as partner %``.
-    """
-    rows = []
-    runs = [(name, model, probe_name, probe) for name, model in models_by_name.items()
-            for probe_name, probe in probes.items()]
-    for name, model, probe_name, probe in tqdm(runs, desc="probes", unit="run", disable=not progress):
-        logits, labels = predict(model, _Probed(dataset, probe))
-        scores = structure_scores(logits, labels).reset_index(names="subset")
-        scores.insert(0, "probe", probe_name)
-        scores.insert(0, "model", name)
-        rows.append(scores)
-    return pd.concat(rows, ignore_index=True)
 
 
 def plot_probes(table: pd.DataFrame) -> Figure:
@@ -426,7 +305,7 @@ def plot_probes(table: pd.DataFrame) -> Figure:
          "Time-reversed pairs", "predicted as the partner (%)"),
         ("shape-only groups", "as partner %", ["as recorded", "hand stream blanked"],
          "Shape-only groups", "predicted as another member (%)"),
-        (ALL, "accuracy %", [p for p in PROBES if p in set(table["probe"])], "All test clips", "accuracy (%)"),
+        (metrics.ALL, "accuracy %", [p for p in probe.PROBES if p in set(table["probe"])], "All test clips", "accuracy (%)"),
     ]
     model_names = list(dict.fromkeys(table["model"]))
     fig = Figure(figsize=(13, 3.8), dpi=DPI)
@@ -453,25 +332,6 @@ def plot_probes(table: pd.DataFrame) -> Figure:
 # Is a difference between two models more than chance?
 
 
-def paired_comparison(predictions_a, predictions_b, labels) -> dict[str, float]:
-    """Two models on the same clips: accuracies, the clips only one gets right, and the
-    exact two-sided McNemar p-value (how likely so lopsided a split of the disagreements
-    would be if both models were equally good).
-
-    The exact test is a binomial tail; computed with ``math.comb`` because the
-    project does not depend on SciPy for this one formula.
-    """
-    a, b, labels = _as_classes(predictions_a), _as_classes(predictions_b), _as_classes(labels)
-    if not len(labels) == len(a) == len(b) or not len(labels):
-        raise ValueError(f"need the same number (>0) of predictions and labels, got {len(a)}, {len(b)}, {len(labels)}")
-    right_a, right_b = a == labels, b == labels
-    only_a, only_b = int((right_a & ~right_b).sum()), int((right_b & ~right_a).sum())
-    n = only_a + only_b
-    tail = sum(math.comb(n, k) for k in range(min(only_a, only_b) + 1)) / 2**n if n else 1.0
-    return {"clips": len(labels), "accuracy_a": 100.0 * right_a.mean(), "accuracy_b": 100.0 * right_b.mean(),
-            "only_a": only_a, "only_b": only_b, "p_value": min(1.0, 2 * tail)}
-
-
 def _standard_error(accuracy_percent: float, count: int) -> float:
     """Binomial standard error of an accuracy measured on ``count`` clips, in points."""
     p = accuracy_percent / 100
@@ -490,7 +350,7 @@ def comparison_table(predictions: Mapping[str, object], labels, reference: str) 
     for name, pred in predictions.items():
         if name == reference:
             continue
-        c = paired_comparison(pred, predictions[reference], labels)
+        c = metrics.mcnemar(pred, predictions[reference], labels)
         rows.append({"model": name, "accuracy %": c["accuracy_a"], f"{reference} accuracy %": c["accuracy_b"],
                      "difference (points)": c["accuracy_a"] - c["accuracy_b"],
                      "right only by this model": c["only_a"], f"right only by {reference}": c["only_b"],
@@ -673,5 +533,49 @@ def plot_validation_curves(histories: Mapping[str, History]) -> Figure:
     ax.set_title("Accuracy per epoch")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusion_matrix(cm: np.ndarray, names: Sequence[str] | None = None, title: str = "Confusion matrix",
+                          ax: plt.Axes | None = None) -> plt.Figure:
+    """Heatmap of the row-normalised matrix (% of each true class); cells show % when non-zero."""
+    cm = np.asarray(cm)
+    names = list(names) if names is not None else metrics.class_names()[: len(cm)]
+    totals = cm.sum(axis=1, keepdims=True)
+    percent = np.divide(100.0 * cm, totals, out=np.zeros(cm.shape), where=totals > 0)
+    labels = np.where(cm > 0, np.vectorize(lambda v: f"{v:.0f}")(percent), "")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(9.5, 8), dpi=90)
+    else:
+        fig = ax.figure
+    sns.heatmap(percent, annot=labels, fmt="", annot_kws={"fontsize": 7}, cmap="Blues", vmin=0, vmax=100,
+                square=True, linewidths=0.3, linecolor="0.9", xticklabels=names, yticklabels=names,
+                cbar_kws={"label": "% of the true class", "shrink": 0.8}, ax=ax)
+    ax.set_xlabel("predicted gesture")
+    ax.set_ylabel("true gesture")
+    ax.set_title(f"{title} (accuracy {np.trace(cm) / max(cm.sum(), 1):.1%}, {cm.sum()} clips)")
+    ax.tick_params(axis="x", labelrotation=60, labelsize=8)
+    ax.tick_params(axis="y", labelrotation=0, labelsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_learning_curves(history: History, title: str = "Learning curves") -> plt.Figure:
+    """Loss and accuracy per epoch, training and validation, with the restored best epoch marked."""
+    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 3.6), dpi=90)
+    has_val = not all(math.isnan(v) for v in history.val_loss)
+    for ax, name, label in ((loss_ax, "loss", "cross-entropy"), (acc_ax, "acc", "accuracy")):
+        ax.plot(history.epoch, getattr(history, f"train_{name}"), "o-", ms=3, label="training")
+        if has_val:
+            ax.plot(history.epoch, getattr(history, f"val_{name}"), "o-", ms=3, label="validation")
+        if history.best_epoch is not None:
+            ax.axvline(history.best_epoch, color="0.5", ls="--", lw=1, label=f"best epoch ({history.best_epoch})")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    acc_ax.set_ylim(0, 1)
+    acc_ax.legend(loc="lower right", fontsize=8)
+    fig.suptitle(title)
     fig.tight_layout()
     return fig

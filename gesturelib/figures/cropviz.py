@@ -30,10 +30,10 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
-from . import chalearn, clips
-from .chalearn import GESTURES, JOINT_INDEX, PIXEL
+from .. import chalearn, clips
+from ..chalearn import GESTURES, JOINT_INDEX, PIXEL
 from .explore import draw_skeleton
-from .synth.users import read_users_csv
+from ..synth.users import read_users_csv
 
 __all__ = ["DPI", "STREAM_ROWS", "locate", "first_of_class", "handedness", "mirrored_example", "describe",
            "mirroring_table",

@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from . import chalearn, stream
+from .. import chalearn, stream
 
 _TRUTH, _RIGHT, _WRONG = "0.35", "tab:green", "tab:red"
 

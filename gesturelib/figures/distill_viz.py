@@ -1,5 +1,5 @@
 """The figures of notebook 06: learning curves per arm and the T^2 gradient scale
-(paired differences: :mod:`gesturelib.verdicts_viz`).
+(paired differences: :mod:`gesturelib.figures.verdicts_viz`).
 
 Each function draws on a matplotlib ``Axes`` the caller owns, from plain
 numbers (training histories, lists of norms), so tests can check what is drawn

@@ -20,7 +20,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from . import stats
+from .. import stats
 
 #: The comparisons behind the poster's claims, where the chapters record them, and their names.
 CLAIMS: dict[tuple[str, ...], str] = {

@@ -37,6 +37,17 @@ def results_path() -> Path:
     return Path(os.environ.get("GESTURELIB_RESULTS", REPO_ROOT / "results" / name))
 
 
+def real_labels_dir() -> Path:
+    """Where the real annotation files of the 230 ChaLearn 2014 validation sequences are, when present.
+
+    ``GESTURELIB_REAL_LABELS`` overrides the default, a ``shared/data`` folder
+    beside the checkout (where this project's own machines keep them; they are
+    never copied into the repository).
+    """
+    default = REPO_ROOT.parent / "shared" / "data" / "chalearn2014_validation_gt"
+    return Path(os.environ.get("GESTURELIB_REAL_LABELS", default))
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch so the same seed gives the same numbers on CPU."""
     import torch

@@ -10,7 +10,7 @@ frame strip of one gesture per class, and the special structure of the
 embedded classes (hand-shape-only groups, time-reversed pairs).
 
 The real statistics come from the annotation files of the 230 real
-validation sequences when they are at :data:`REAL_LABELS_DIR` (they are
+validation sequences when they are at :func:`gesturelib.runtime.real_labels_dir` (they are
 research data and never copied into the project); elsewhere (e.g. on Colab)
 from their published summary (``synth.timeline.REAL_STATISTICS``). Figures are
 plain :class:`matplotlib.figure.Figure` objects (not registered with pyplot,
@@ -37,14 +37,14 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from . import chalearn, clips, config
-from .chalearn import GESTURES, JOINT_INDEX, NUM_CLASSES, PIXEL
-from .synth import gestures as synth_gestures
-from .synth.timeline import REAL_STATISTICS, timing_statistics
-from .synth.users import read_users_csv
+from .. import chalearn, clips, runtime
+from ..chalearn import GESTURES, JOINT_INDEX, NUM_CLASSES, PIXEL
+from ..synth import gestures as synth_gestures
+from ..synth.timeline import REAL_STATISTICS, timing_statistics
+from ..synth.users import read_users_csv
 
 __all__ = [
-    "REAL_LABELS_DIR", "MEANINGS", "BONES", "DPI",
+    "MEANINGS", "BONES", "DPI",
     "SequenceLabels", "Timing", "Reference",
     "dataset_labels", "real_labels", "gesture_timing", "timing_statistics", "load_reference",
     "vocabulary_table", "structure_table", "dataset_description", "format_overview", "csv_columns",
@@ -52,9 +52,6 @@ __all__ = [
     "draw_skeleton", "plot_modalities", "plot_timeline", "plot_class_balance", "plot_timing",
     "plot_users", "gesture_strip", "plot_hand_paths",
 ]
-
-#: Where the real annotation files of the 230 ChaLearn 2014 validation sequences live, when present.
-REAL_LABELS_DIR = Path(config.REPO_ROOT).parent / "shared" / "data" / "chalearn2014_validation_gt"
 
 #: English meaning of each gesture (index 0 = gesture id 1), as described with the challenge.
 MEANINGS: tuple[str, ...] = (
@@ -95,7 +92,7 @@ def _label(gesture_id: int) -> str:
 def _shown(path: Path) -> str:
     """A path as printed in notebooks: relative to the repository when near it (no machine paths)."""
     path = Path(path).resolve()
-    root = Path(config.REPO_ROOT).resolve()
+    root = Path(runtime.REPO_ROOT).resolve()
     if path.is_relative_to(root.parent):
         return os.path.relpath(path, root)
     return str(path)
@@ -141,11 +138,11 @@ def dataset_labels(folder: str | Path, labelled_only: bool = True) -> list[Seque
 def real_labels(folder: str | Path | None = None) -> list[tuple[int, list[tuple[int, int, int]]]] | None:
     """(num_frames, gestures) of every loose ``SampleNNNN_labels.csv`` in ``folder``; None when absent.
 
-    ``folder`` defaults to :data:`REAL_LABELS_DIR`. Each labels file needs its
+    ``folder`` defaults to :func:`gesturelib.runtime.real_labels_dir`. Each labels file needs its
     ``SampleNNNN_data.csv`` beside it (for the frame count, against which the
     labels are checked).
     """
-    folder = Path(REAL_LABELS_DIR if folder is None else folder)
+    folder = Path(runtime.real_labels_dir() if folder is None else folder)
     files = sorted(folder.glob("Sample*_labels.csv")) if folder.is_dir() else []
     if not files:
         return None
@@ -209,8 +206,8 @@ class Reference:
 
 def load_reference(folder: str | Path | None = None) -> Reference:
     """The real statistics: measured on the label files in ``folder`` (default
-    :data:`REAL_LABELS_DIR`) if there, else the published summary."""
-    folder = Path(REAL_LABELS_DIR if folder is None else folder)
+    :func:`gesturelib.runtime.real_labels_dir`) if there, else the published summary."""
+    folder = Path(runtime.real_labels_dir() if folder is None else folder)
     sequences = real_labels(folder)
     if sequences is None:
         return Reference(dict(REAL_STATISTICS), None,
@@ -237,24 +234,20 @@ def structure_table() -> pd.DataFrame:
     classes it is close to in the real data too.
     """
     programs = synth_gestures.programs()
-    same_path, reverse, close = {}, {}, {}
-    for group in synth_gestures.SHAPE_ONLY_GROUPS:
-        for gesture_id in group:
-            same_path[gesture_id] = ", ".join(_label(other) for other in group if other != gesture_id)
-    for a, b in synth_gestures.TIME_REVERSE_PAIRS:
-        reverse[a], reverse[b] = _label(b), _label(a)
-    for a, b in synth_gestures.CLOSE_PAIRS:
-        close.setdefault(a, []).append(_label(b))
-        close.setdefault(b, []).append(_label(a))
+    reverse, same_path, close = synth_gestures.RELATIONS[:3]
+
+    def listed(gesture_id: int, kind: str) -> str:
+        return ", ".join(_label(other) for other in synth_gestures.related(gesture_id, kind))
+
     rows = []
     for gesture_id in range(1, NUM_CLASSES + 1):
         rows.append({
             "gesture": GESTURES[gesture_id - 1],
             "hand shape": programs[gesture_id].shape,
             "hands": 2 if gesture_id in synth_gestures.TWO_HANDED else 1,
-            "same arm path as": same_path.get(gesture_id, ""),
-            "time reverse of": reverse.get(gesture_id, ""),
-            "close (real data too) to": ", ".join(close.get(gesture_id, [])),
+            "same arm path as": listed(gesture_id, same_path),
+            "time reverse of": listed(gesture_id, reverse),
+            "close (real data too) to": listed(gesture_id, close),
         })
     return pd.DataFrame(rows, index=pd.Index(range(1, NUM_CLASSES + 1), name="id"))
 
