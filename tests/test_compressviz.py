@@ -329,7 +329,7 @@ def test_sparse_vs_dense_pairs_a_pruned_fine_tune_with_a_dense_one(tiny):
     # a student that did not converge makes the claim untested
     students[1] = (students[1][0], train.History(converged=False))
     untested = pruning.sparse_vs_dense(students, splits, config, sparsity=0.6, progress=False)
-    assert untested.comparison["verdict"] == compressviz.stats.NOT_CONVERGED
+    assert untested.comparison["verdict"] == stats.NOT_CONVERGED
     assert untested.record()["base_converged"] == [True, False, True]
     with pytest.raises(ValueError, match="at least one student"):
         pruning.sparse_vs_dense({}, splits, config)
