@@ -318,12 +318,12 @@ def train_all(runs: Sequence[Run], dataset_dir: str | Path | None = None, worker
     # One run per model (a chapter's own 3D-CNN run can be a teacher too), the teachers first.
     first = _missing(missing_teachers + [r for r in runs if teachers[r] not in waiting], s)
     first.sort(key=lambda r: r not in missing_teachers)
-    total = len(first) + sum(map(len, waiting.values()))
+    total = len(first) + sum(map(len, waiting.values()))  # at most: a waiting student may be cached
     workers = min(workers or os.cpu_count() or 1, total)
     directory = None if dataset_dir is None else str(dataset_dir)
     trained_now = 0
     with tqdm(total=len(first), unit="run", disable=not progress or not total,
-              desc=f"training {total} models on {max(workers, 1)} cores") as bar:
+              desc=f"training on {max(workers, 1)} cores") as bar:
         if workers <= 1:
             for model_run in first:
                 model_run(s)

@@ -24,7 +24,8 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
-from . import metrics, train
+from . import metrics
+from .train import predict
 
 #: Side of the pooled frames the probe reads.
 PROBE_SIZE = 8
@@ -85,7 +86,7 @@ def linear_probe(train: Dataset, validation: Dataset, test: Dataset | None = Non
 
     def accuracy(model, x, y) -> float:
         with torch.no_grad():
-            return (model(x).argmax(1) == y).double().mean().item()
+            return metrics.accuracy(model(x), y)
 
     fits = {penalty: _fit(x_train, y_train, classes, penalty) for penalty in PENALTIES}
     penalty = max(fits, key=lambda p: accuracy(fits[p], x_val, y_val))
@@ -147,7 +148,7 @@ def probe_table(models_by_name: Mapping[str, nn.Module], dataset: Dataset,
     runs = [(name, model, probe_name, probe) for name, model in models_by_name.items()
             for probe_name, probe in probes.items()]
     for name, model, probe_name, probe in tqdm(runs, desc="probes", unit="run", disable=not progress):
-        logits, labels = train.predict(model, Probed(dataset, probe))
+        logits, labels = predict(model, Probed(dataset, probe))
         scores = metrics.structure_scores(logits, labels).reset_index(names="subset")
         scores.insert(0, "probe", probe_name)
         scores.insert(0, "model", name)
