@@ -19,6 +19,7 @@ gets its own draw.
 
 from __future__ import annotations
 
+import math
 import os
 import random
 from typing import Callable, Iterator
@@ -29,7 +30,6 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 from torchvision import tv_tensors
 from torchvision.transforms import v2
-from torchvision.transforms.v2.functional._geometry import _get_inverse_affine_matrix
 
 from . import chalearn, clipcache, clips
 
@@ -80,13 +80,15 @@ class ClipAugmentation(torch.nn.Module):
     """Random rotation, translation and zoom of a clip: one draw per stream, shared by
     all its frames and both channels. Takes and returns (2, 2, T, H, W) tensors.
 
-    ``self.affine``, a ``v2.RandomAffine``, draws each stream's parameters and
-    defines the warp; ``reference`` applies it the plain way, one v2 call per
-    stream. ``forward`` gives bit-identical clips (``tests/test_data.py``
-    checks it) in less than half the time: it warps both streams in one
-    ``grid_sample`` call (and their masks in another) over a sampling grid
-    whose constant part is computed once, the same arithmetic as v2's kernel. On 32x32 crops v2's per-call
-    overhead made augmentation about a fifth of a student's training epoch.
+    ``self.affine``, a ``v2.RandomAffine``, defines the warp; ``reference``
+    applies it the plain way, one v2 call per stream. ``forward`` gives
+    bit-identical clips (``tests/test_data.py`` checks it) in less than half
+    the time: it draws each stream's parameters with the same calls as
+    ``v2.RandomAffine.make_params``, builds the inverse matrix with the same
+    arithmetic as v2's kernel (:func:`inverse_affine_matrix`), and warps both
+    streams in one ``grid_sample`` call (and their masks in another) over a
+    sampling grid whose constant part is computed once. On 32x32 crops v2's
+    per-call overhead made augmentation about a fifth of a student's epoch.
     """
 
     def __init__(self, rotation: float, translation: float, zoom: tuple[float, float]):
@@ -105,11 +107,7 @@ class ClipAugmentation(torch.nn.Module):
 
     def forward(self, clip: torch.Tensor) -> torch.Tensor:
         streams, channels, frames, height, width = clip.shape
-        matrices = []
-        for stream in clip:
-            p = self.affine.make_params([stream])
-            matrices.append(_get_inverse_affine_matrix([0.0, 0.0], p["angle"], [float(t) for t in p["translate"]],
-                                                       p["scale"], list(p["shear"])))
+        matrices = [inverse_affine_matrix(*self._draw(height, width)) for _ in range(streams)]
         # v2's _affine_grid, batched over the streams: pixel-centre coordinates times
         # the inverse matrix, normalised to [-1, 1].
         theta = torch.tensor(matrices, dtype=clip.dtype).reshape(streams, 2, 3)
@@ -123,6 +121,15 @@ class ClipAugmentation(torch.nn.Module):
         mask = F.grid_sample(torch.ones(streams, 1, height, width, dtype=clip.dtype), grid,
                              mode="bilinear", padding_mode="zeros", align_corners=False)
         return warped.mul_(mask).reshape(clip.shape)
+
+    def _draw(self, height: int, width: int) -> tuple[float, int, int, float]:
+        """(angle, tx, ty, scale): the numbers ``v2.RandomAffine.make_params`` draws, in its order."""
+        (low, high), (dx, dy), (small, large) = self.affine.degrees, self.affine.translate, self.affine.scale
+        angle = torch.empty(1).uniform_(low, high).item()
+        max_dx, max_dy = float(dx * width), float(dy * height)
+        tx = int(round(float(torch.empty(1).uniform_(-max_dx, max_dx).item())))
+        ty = int(round(float(torch.empty(1).uniform_(-max_dy, max_dy).item())))
+        return angle, tx, ty, torch.empty(1).uniform_(small, large).item()
 
     def _base_grid(self, height: int, width: int, dtype: torch.dtype) -> torch.Tensor:
         """(1, H*W, 3) rows ``(x, y, 1)`` of pixel centres, origin at the crop centre."""
@@ -184,6 +191,22 @@ class EpochViews(Dataset):
 
     def __repr__(self) -> str:
         return f"EpochViews({self.dataset!r}, {self.augmentation!r}, seed={self.seed})"
+
+
+def inverse_affine_matrix(angle: float, tx: float, ty: float, scale: float) -> list[float]:
+    """The 2x3 matrix (row-major) that maps an output pixel back to where it samples the input,
+    for a rotation by ``angle`` degrees and a zoom by ``scale`` about the crop centre, then a
+    shift by ``(tx, ty)`` pixels: ``x_in = R(angle)^-1 (x_out - t) / scale``.
+
+    The arithmetic of torchvision's affine kernel with no shear, step for step, so that the
+    fast path of :class:`ClipAugmentation` matches ``v2.RandomAffine`` bit for bit.
+    """
+    rotation = math.radians(angle)
+    cos, sin = math.cos(rotation), math.sin(rotation)
+    matrix = [cos / scale, sin / scale, 0.0, -sin / scale, cos / scale, 0.0]
+    matrix[2] += 0.0 - matrix[0] * tx - matrix[1] * ty
+    matrix[5] += 0.0 - matrix[3] * tx - matrix[4] * ty
+    return matrix
 
 
 def augmentation(preset: str = "course", rotation: float = 10.0, translation: float = 0.1,

@@ -1,5 +1,6 @@
 """GestureClips items, the clip augmentation and the seeded loader."""
 
+import math
 import pickle
 
 import pytest
@@ -145,3 +146,15 @@ def test_the_trainer_tells_epoch_views_the_epoch(cached):
     config = train.TrainConfig(epochs=2, batch_size=8, num_threads=1)
     train.fit(models.build("student_small", "course"), views, None, config, progress=False)
     assert seen == [0, 1] and views.epoch == 1
+
+
+def test_inverse_affine_matrix_undoes_the_rotation_zoom_and_shift():
+    assert data.inverse_affine_matrix(0.0, 0, 0, 1.0) == [1.0, 0.0, 0.0, -0.0, 1.0, 0.0]
+    angle, tx, ty, scale = 30.0, 3, -2, 1.25
+    inverse = torch.tensor(data.inverse_affine_matrix(angle, tx, ty, scale), dtype=torch.float64).view(2, 3)
+    # The forward map: rotate by angle and zoom about the centre, then shift.
+    r = math.radians(angle)
+    forward = torch.tensor([[math.cos(r), -math.sin(r)], [math.sin(r), math.cos(r)]], dtype=torch.float64) * scale
+    point = torch.tensor([5.0, 7.0], dtype=torch.float64)
+    moved = forward @ point + torch.tensor([tx, ty], dtype=torch.float64)
+    assert torch.allclose(inverse[:, :2] @ moved + inverse[:, 2], point)
