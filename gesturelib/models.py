@@ -242,15 +242,15 @@ def _conv_block(in_maps: int, out_maps: int, kernel: int, temporal_kernel: int,
     shape = (temporal_kernel, kernel, kernel)
     maps_in, maps_out = in_maps * streams, out_maps * streams
     # No convolution bias: the batch norm's shift that follows does its job.
-    if strided and kernel % 2:  # odd kernel: the convolution pads by itself, no padded copy
-        conv = [nn.Conv3d(maps_in, maps_out, shape, stride=pool, padding=(pad_t, total // 2, total // 2),
+    stride = pool if strided else 1
+    if kernel % 2:  # odd kernel: the convolution pads by itself, with no padded copy of its input
+        conv = [nn.Conv3d(maps_in, maps_out, shape, stride=stride, padding=(pad_t, total // 2, total // 2),
                           bias=False, groups=streams)]
     else:
-        # Explicit zero padding (rather than padding="same") so even kernels such as
-        # Pigou's 4x4 pad the same way in PyTorch and in exported ONNX graphs.
+        # An even kernel (Pigou's 4x4) pads one more pixel after than before: explicit
+        # zero padding (rather than padding="same") pads alike in PyTorch and in ONNX graphs.
         pad = nn.ZeroPad3d((total // 2, total - total // 2, total // 2, total - total // 2, pad_t, pad_t))
-        conv = [pad, nn.Conv3d(maps_in, maps_out, shape, stride=pool if strided else 1, bias=False,
-                               groups=streams)]
+        conv = [pad, nn.Conv3d(maps_in, maps_out, shape, stride=stride, bias=False, groups=streams)]
     pooling = [] if strided else [nn.MaxPool3d(pool)]
     return [*conv, *pooling, nn.BatchNorm3d(maps_out), nn.ReLU(inplace=True)]
 
