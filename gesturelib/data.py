@@ -163,13 +163,24 @@ class EpochViews(Dataset):
         self.augmentation = augmentation
         self.seed = seed
         self.epoch = 0
+        self._kept: tuple[int, list[tuple[torch.Tensor, int]]] | None = None
 
     def set_epoch(self, epoch: int) -> None:
         """Serve the views of ``epoch`` (0-based; the trainer calls it before each epoch)."""
         self.epoch = epoch
+        if self._kept is not None and self._kept[0] != epoch:
+            self._kept = None
+
+    def keep(self, epoch: int, items: list[tuple[torch.Tensor, int]]) -> None:
+        """Serve ``items``, every item of ``epoch`` as :meth:`view` made it, without making
+        them again, until another epoch is set. The teacher's pass over the current epoch
+        (``distill.TeacherTargets``) hands its views on to the student's own batches."""
+        self._kept = (epoch, items)
 
     def view(self, index: int, epoch: int) -> tuple[torch.Tensor, int]:
         """Item ``index`` as epoch ``epoch`` sees it: (augmented clip, label)."""
+        if self._kept is not None and self._kept[0] == epoch:
+            return self._kept[1][index]
         clip, label = self.dataset[index]
         with torch.random.fork_rng(devices=[]):
             # The CPU generator alone: torch.manual_seed also seeds every other device
@@ -182,7 +193,7 @@ class EpochViews(Dataset):
 
     def __getattr__(self, name: str):
         # The wrapped dataset's metadata (labels, users, classes, ...) reads through.
-        if name.startswith("__") or name == "dataset":  # unpickling asks before dataset exists
+        if name.startswith("__") or name in ("dataset", "_kept"):  # unpickling asks before they exist
             raise AttributeError(name)
         return getattr(self.dataset, name)
 

@@ -272,7 +272,11 @@ def _set_rng_state(state: dict[str, Any]) -> None:
 
 def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     if config.optimizer == "adam":
-        return torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        # The fused kernel: one call per step instead of a dozen per tensor (about 4 % of a
+        # small student's step on a CPU); the same update, rounded in another order.
+        device = next(model.parameters()).device.type
+        return torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay,
+                                fused=device in ("cpu", "cuda"))
     return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
                            weight_decay=config.weight_decay)
 

@@ -346,6 +346,24 @@ def test_teacher_targets_are_the_teachers_logits_on_each_view_computed_once_per_
     assert distill.TeacherTargets(views, teacher, tmp_path, data_key="other").folder != targets.folder
 
 
+def test_the_teacher_pass_over_the_current_epoch_hands_its_views_on_to_the_batches(tiny_run, tmp_path):
+    teacher, plain, _, _, _, _ = tiny_run
+    expected = [_views(plain).view(i, 1) for i in range(len(plain))]
+    views = _views(plain)
+    targets = distill.TeacherTargets(views, teacher, tmp_path, data_key="tiny", batch_size=3, epochs=3)
+    targets.set_epoch(1)
+    targets.logits(1)
+    for index, (clip, label) in enumerate(expected):
+        kept, kept_label = views.view(index, 1)
+        assert torch.equal(kept, clip) and kept_label == label
+        assert views.view(index, 1)[0] is kept  # served as made by the pass, not made again
+    targets.logits(2)  # a pass ahead of the current epoch keeps nothing
+    assert views.view(0, 2)[0] is not views.view(0, 2)[0]
+    targets.set_epoch(2)  # the next epoch drops the kept views
+    assert views.view(0, 1)[0] is not views.view(0, 1)[0]
+    assert torch.equal(views.view(0, 1)[0], expected[0][0])
+
+
 @pytest.mark.skipif(distill.fcntl is None, reason="claims need POSIX file locks")
 def test_a_run_that_finds_an_epoch_claimed_computes_later_ones_up_to_its_cap(tiny_run, tmp_path):
     teacher, plain, _, _, _, _ = tiny_run
