@@ -83,7 +83,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-640-") as tmp:
         folder = args.data
         if folder is None:
-            bench = synth.Preset("bench640", 640, 480, (args.sequences,) * 3)
+            bench = synth.Scale("bench640", 640, 480, (args.sequences,) * 3)
             folder = synth.generate(Path(tmp) / "bench640", bench, seed=0, progress=False)
         frames = total_frames(folder)
         size = "x".join(map(str, _frame_size(folder)))

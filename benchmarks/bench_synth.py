@@ -1,4 +1,4 @@
-"""Speed of the embedded dataset generator: frames per second and total time per preset.
+"""Speed of the embedded dataset generator: frames per second and total time per scale.
 
 Budgets (issue 2, on the 2-core reference machine): quick <= 15 s, course <= 3 min.
 Also prints where one sequence's time goes (motion, rendering, writing/encoding)
@@ -6,7 +6,7 @@ and the total CPU time, which estimates the idle-machine time when other jobs
 share the cores (wall-clock time then says little).
 
     .venv/bin/python benchmarks/bench_synth.py                 # quick and course
-    .venv/bin/python benchmarks/bench_synth.py --presets quick
+    .venv/bin/python benchmarks/bench_synth.py --scales quick
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import numpy as np
 from gesturelib.chalearn import SampleWriter
 from gesturelib.synth import generate
 from gesturelib.synth.camera import Camera
-from gesturelib.synth.presets import PRESETS
+from gesturelib.synth.scales import SCALES
 from gesturelib.synth.render import Scene, render_frames
 from gesturelib.synth.sequence import _programs, plan_sequences, sample_max_depth
 from gesturelib.synth.motion import sequence_motion, skeleton_rows
@@ -35,33 +35,33 @@ from gesturelib.synth.users import make_users
 BUDGET_S = {"quick": 15.0, "course": 180.0}
 
 
-def stages(preset_name: str) -> None:
-    """CPU time per frame of each stage for the first sequence of a preset (one process)."""
+def stages(scale_name: str) -> None:
+    """CPU time per frame of each stage for the first sequence of a scale (one process)."""
     cv2.setNumThreads(1)
-    preset = PRESETS[preset_name]
-    spec = plan_sequences(preset, make_users(0, preset.difficulty), 0)[0]
+    scale = SCALES[scale_name]
+    spec = plan_sequences(scale, make_users(0, scale.difficulty), 0)[0]
     clock = time.process_time
     start = clock()
     rng = np.random.default_rng(0)
-    gestures, distractors = _programs(preset.difficulty)
-    motion = sequence_motion(spec.user, spec.timeline, gestures, distractors, rng, preset.difficulty)
-    camera = Camera.kinect(preset.width, preset.height)
-    skeleton = skeleton_rows(motion, camera, rng, preset.difficulty)
+    gestures, distractors = _programs(scale.difficulty)
+    motion = sequence_motion(spec.user, spec.timeline, gestures, distractors, rng, scale.difficulty)
+    camera = Camera.kinect(scale.width, scale.height)
+    skeleton = skeleton_rows(motion, camera, rng, scale.difficulty)
     max_depth = sample_max_depth(rng, spec.user)
-    scene = Scene(spec.user, camera, spec.timeline.num_frames, max_depth, preset.difficulty,
+    scene = Scene(spec.user, camera, spec.timeline.num_frames, max_depth, scale.difficulty,
                   np.random.default_rng(1), rng)
     prepared = clock()
     frames = list(render_frames(scene, motion))
     rendered = clock()
     with tempfile.TemporaryDirectory() as folder:
-        with SampleWriter(Path(folder) / "Sample0001.zip", preset.width, preset.height,
+        with SampleWriter(Path(folder) / "Sample0001.zip", scale.width, scale.height,
                           max_depth=max_depth) as writer:
             for (colour, depth, mask), row in zip(frames, skeleton):
                 writer.add_frame(colour, depth, mask, row)
             writer.finish(spec.timeline.gestures)
     written = clock()
     n = len(frames)
-    print(f"  one {preset.width}x{preset.height} sequence, {n} frames, CPU ms/frame: "
+    print(f"  one {scale.width}x{scale.height} sequence, {n} frames, CPU ms/frame: "
           f"motion+scene {1000 * (prepared - start) / n:.2f}, render {1000 * (rendered - prepared) / n:.2f}, "
           f"write+encode {1000 * (written - rendered) / n:.2f}")
 
@@ -74,12 +74,12 @@ def _cpu_seconds() -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--presets", nargs="+", default=["quick", "course"], choices=sorted(PRESETS))
+    parser.add_argument("--scales", nargs="+", default=["quick", "course"], choices=sorted(SCALES))
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     print(f"CPU cores: {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}")
-    for name in args.presets:
-        print(f"preset {name}:")
+    for name in args.scales:
+        print(f"scale {name}:")
         stages(name)
         folder = Path(tempfile.mkdtemp(prefix=f"bench-synth-{name}-"))
         try:

@@ -37,7 +37,9 @@ concatenated. The two encoders run as one network of grouped convolutions
   max-pooling, so that a student also trains at a fraction of the teacher's
   cost.
 
-Two presets share this one code path and differ only by the numbers in
+Two presets share this one code path. A preset is one name for the input
+and the widths: its clip recipe (``clips.PRESETS``, which fixes the frames and
+crop size a model reads, :data:`INPUT_SHAPES`) and its numbers in
 :data:`ARCHITECTURES`: ``course`` (16 frames of 32x32, ~0.3 M parameters,
 trainable on a laptop CPU) and ``paper`` (32 frames of 64x64, within 1 % of
 the poster's parameter counts).
@@ -53,19 +55,23 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from . import clips
+
 NUM_CLASSES = 20
 STREAMS = 2  # body, hand
 CHANNELS = 2  # gray, depth
 KINDS: tuple[str, ...] = ("cnn3d", "lstm", "joint", "student_medium", "student_small")
-PRESETS: tuple[str, ...] = ("course", "paper")
+#: The presets: one per clip recipe of ``clips.PRESETS``.
+PRESETS: tuple[str, ...] = tuple(clips.PRESETS)
 #: Frames per LSTM step of the joint models: their 3D-CNN pools time by 4.
 GROUP_FRAMES = 4
 #: Dropout before each fully connected layer of the teacher, the LSTM baseline
 #: and the joint model (Pigou et al. use 0.5); the students' rate follows :data:`STUDENT_RULE`.
 DROPOUT = 0.5
 
-#: Input size (T, H, W) per preset; the same numbers as ``clips.settings_for``.
-INPUT_SHAPES: dict[str, tuple[int, int, int]] = {"course": (16, 32, 32), "paper": (32, 64, 64)}
+#: Input size (T, H, W) per preset: the frames and crop size of its clip recipe.
+INPUT_SHAPES: dict[str, tuple[int, int, int]] = {
+    name: (settings.frames, settings.size, settings.size) for name, settings in clips.PRESETS.items()}
 
 #: Parameter counts in the poster (Table 2); the LSTM baseline's is not published.
 POSTER_PARAMS: dict[str, float] = {

@@ -13,10 +13,10 @@ from gesturelib import chalearn, runtime
 from gesturelib.figures import explore
 from gesturelib.synth import generate
 from gesturelib.synth.gestures import TIME_REVERSE_PAIRS, TWO_HANDED
-from gesturelib.synth.presets import Preset
+from gesturelib.synth.scales import Scale
 from gesturelib.synth.timeline import REAL_STATISTICS
 
-TINY = Preset("tiny", 160, 120, (1, 1, 1), gesture_counts=(3,), frames_scale=0.12)
+TINY = Scale("tiny", 160, 120, (1, 1, 1), gesture_counts=(3,), frames_scale=0.12)
 
 # Two hand-made sequences; gestures deliberately out of order in the first.
 SEQUENCES = [
@@ -143,7 +143,7 @@ def test_dataset_labels_and_split_table(tiny, labels):
     table = explore.split_table(labels)
     assert table["sequences"].tolist() == [1, 1, 1]
     assert table["users also in another split"].tolist() == [0, 0, 0]
-    assert "embedded dataset, preset 'tiny'" in explore.dataset_description(tiny)
+    assert "embedded dataset, scale 'tiny'" in explore.dataset_description(tiny)
 
 
 def test_users_table(tiny, labels):

@@ -251,8 +251,12 @@ def test_unknown_kind_or_preset_is_rejected():
         models.build("joint", "huge")
 
 
-def test_input_shapes_agree_with_the_clip_presets():
-    clips = pytest.importorskip("gesturelib.clips")
+def test_a_preset_names_one_clip_recipe_and_one_set_of_widths():
+    from gesturelib import clips
+
+    assert models.PRESETS == tuple(clips.PRESETS) == tuple(models.ARCHITECTURES)
     for preset in models.PRESETS:
         settings = clips.settings_for(preset)
-        assert models.INPUT_SHAPES[preset] == (settings.frames, settings.size, settings.size)
+        assert models.input_shape(preset) == (2, 2, settings.frames, settings.size, settings.size)
+        model = models.build("joint", preset)
+        assert model(torch.zeros(1, *models.input_shape(preset))).shape == (1, models.NUM_CLASSES)

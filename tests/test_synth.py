@@ -13,14 +13,14 @@ import pytest
 
 from gesturelib import chalearn, runtime
 import gesturelib.synth as synth
-from gesturelib.synth import GENERATOR_VERSION, ensure_dataset, generate, presets
+from gesturelib.synth import GENERATOR_VERSION, ensure_dataset, generate, scales
 from gesturelib.synth.__main__ import main as cli_main
 from gesturelib.synth.body import Body, mirror_joints
 from gesturelib.synth.camera import Camera
 from gesturelib.synth.gestures import (CLOSE_PAIRS, SHAPE_ONLY_GROUPS, TIME_REVERSE_PAIRS, TWO_HANDED,
                                        distractors, evaluate, programs)
 from gesturelib.synth.motion import body_frame_joints, canonical_tracks, sequence_motion, skeleton_rows
-from gesturelib.synth.presets import Preset
+from gesturelib.synth.scales import Scale
 from gesturelib.synth.sequence import SequenceSpec, balanced_classes, plan_sequences, write_sequence
 from gesturelib.synth.timeline import REAL_STATISTICS, nominal_length, plan_timeline, timing_statistics
 from gesturelib.synth.motion import TRACKER_BIAS
@@ -28,7 +28,7 @@ from gesturelib.synth.users import NUM_USERS, make_users
 
 REAL_GT = runtime.real_labels_dir()
 J = chalearn.JOINT_INDEX
-TINY = Preset("tiny", 160, 120, (1, 1, 1), gesture_counts=(3,), frames_scale=0.12)
+TINY = Scale("tiny", 160, 120, (1, 1, 1), gesture_counts=(3,), frames_scale=0.12)
 PHASES = np.linspace(0.0, 1.0, 121)
 BODY = Body(1.75, 1.0)
 
@@ -127,8 +127,8 @@ def test_depth_shows_the_body_at_its_skeleton_depth(datasets):
 def test_hands_reaching_forward_are_nearer_in_depth(tmp_path):
     user = make_users(0, 0.5)[0]
     timeline = plan_timeline(np.random.default_rng(0), [5, 7, 13, 19], user.tempo, frames_scale=0.15)
-    preset = replace(TINY, width=320, height=240)
-    sample = chalearn.open_sample(write_sequence(SequenceSpec(1, user, timeline), tmp_path, 0, preset))
+    scale = replace(TINY, width=320, height=240)
+    sample = chalearn.open_sample(write_sequence(SequenceSpec(1, user, timeline), tmp_path, 0, scale))
     skeleton, depth = sample.skeleton(), sample.depth()
     nearer, checked = 0, 0
     for f in np.flatnonzero(sample.tracked()):
@@ -147,10 +147,10 @@ def test_hands_reaching_forward_are_nearer_in_depth(tmp_path):
 
 
 def test_users_differ_and_some_are_left_handed():
-    users = make_users(0, presets.DEFAULT_DIFFICULTY)
+    users = make_users(0, scales.DEFAULT_DIFFICULTY)
     assert len(users) == NUM_USERS == 27
-    assert make_users(0, presets.DEFAULT_DIFFICULTY) == users
-    for split in presets.SPLITS:
+    assert make_users(0, scales.DEFAULT_DIFFICULTY) == users
+    for split in scales.SPLITS:
         assert any(u.left_handed for u in users if u.split == split)
     assert sum(u.left_handed for u in users) >= 3
     for attribute in ("height", "build", "distance", "offset_x", "tempo", "amplitude", "shirt_gray"):
@@ -163,17 +163,17 @@ def test_users_differ_and_some_are_left_handed():
 def test_splits_are_user_disjoint(datasets):
     folder = datasets[0]
     index = chalearn.dataset_index(folder)
-    users = {split: {s.user for s in index if s.split == split} for split in presets.SPLITS}
+    users = {split: {s.user for s in index if s.split == split} for split in scales.SPLITS}
     assert all(users.values())
-    for a, b in combinations(presets.SPLITS, 2):
+    for a, b in combinations(scales.SPLITS, 2):
         assert not users[a] & users[b]
     table = {int(row.split(",")[0]): row.split(",")[1]
              for row in (folder / "users.csv").read_text().splitlines()[1:]}
     assert len(table) == 27
     assert all(table[s.user] == s.split for s in index)
-    plan = plan_sequences(presets.PRESETS["course"], make_users(0, 0.5), 0)
-    by_split = {split: {s.user.user for s in plan if s.split == split} for split in presets.SPLITS}
-    assert [len(by_split[s]) for s in presets.SPLITS] == [17, 5, 5]
+    plan = plan_sequences(scales.SCALES["course"], make_users(0, 0.5), 0)
+    by_split = {split: {s.user.user for s in plan if s.split == split} for split in scales.SPLITS}
+    assert [len(by_split[s]) for s in scales.SPLITS] == [17, 5, 5]
 
 
 def test_left_handed_users_perform_the_mirror_image():
@@ -274,7 +274,7 @@ def test_distractors_are_not_gestures():
 
 
 def _course_timelines():
-    plan = plan_sequences(presets.PRESETS["course"], make_users(0, 0.5), 0)
+    plan = plan_sequences(scales.SCALES["course"], make_users(0, 0.5), 0)
     return plan, [(s.timeline.num_frames, s.timeline.gestures) for s in plan]
 
 
@@ -286,7 +286,7 @@ def test_timelines_are_valid_and_classes_balanced():
         assert ordered[0][1] >= 1 and ordered[-1][2] <= num_frames
         assert all(b[1] > a[2] for a, b in zip(ordered, ordered[1:]))          # no overlap
         assert all(a[0] != b[0] for a, b in zip(ordered, ordered[1:]))        # no immediate repeat
-    for split in presets.SPLITS:
+    for split in scales.SPLITS:
         counts = np.bincount([g for s in plan if s.split == split for g, _, _ in s.timeline.gestures],
                              minlength=21)[1:]
         assert counts.max() - counts.min() <= 1, split
@@ -389,15 +389,15 @@ def test_refuses_to_write_over_foreign_samples(tmp_path):
 def test_ensure_dataset_generates_once(tmp_path, monkeypatch):
     monkeypatch.setenv("GESTURELIB_DATA", str(tmp_path))
     monkeypatch.setenv("GESTURELIB_QUICK", "1")
-    monkeypatch.setitem(presets.PRESETS, "quick", replace(TINY, name="quick"))
+    monkeypatch.setitem(scales.SCALES, "quick", replace(TINY, name="quick"))
     monkeypatch.setattr(synth, "DEFAULT_WORKERS", 1)
     folder = ensure_dataset()
     assert folder == tmp_path / "quick" / "embedded-quick"
     stamp = (folder / "dataset.json").stat().st_mtime_ns
     assert ensure_dataset() == folder
     assert (folder / "dataset.json").stat().st_mtime_ns == stamp
-    # Changed preset settings make the stored dataset stale: it is generated again.
-    monkeypatch.setitem(presets.PRESETS, "quick", replace(TINY, name="quick", width=128, height=96))
+    # Changed scale settings make the stored dataset stale: it is generated again.
+    monkeypatch.setitem(scales.SCALES, "quick", replace(TINY, name="quick", width=128, height=96))
     assert ensure_dataset() == folder
     assert json.loads((folder / "dataset.json").read_text())["width"] == 128
     assert chalearn.open_sample(folder / "Sample0001.zip").width == 128
@@ -411,12 +411,12 @@ def test_command_line_rejects_a_bad_size(capsys):
 
 def test_presets_validate_their_settings():
     with pytest.raises(ValueError, match="even"):
-        Preset("odd", 161, 120)
+        Scale("odd", 161, 120)
     with pytest.raises(ValueError, match="difficulty"):
-        presets.resolve("course", difficulty=2.0)
-    with pytest.raises(ValueError, match="unknown preset"):
-        presets.resolve("huge")
-    assert presets.resolve("course", size=(640, 480)).width == 640
+        scales.resolve("course", difficulty=2.0)
+    with pytest.raises(ValueError, match="unknown scale"):
+        scales.resolve("huge")
+    assert scales.resolve("course", size=(640, 480)).width == 640
 
 
 def test_one_table_of_class_relations_follows_the_design():

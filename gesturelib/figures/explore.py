@@ -253,13 +253,13 @@ def structure_table() -> pd.DataFrame:
 
 
 def dataset_description(folder: str | Path) -> str:
-    """One line about a dataset folder: the embedded preset (from dataset.json) or another folder."""
+    """One line about a dataset folder: the embedded dataset's scale (from dataset.json) or another folder."""
     folder = Path(folder)
     count = len(chalearn.list_samples(folder))
     marker = folder / "dataset.json"
     if marker.exists():
         info = json.loads(marker.read_text())
-        return (f"{_shown(folder)}: embedded dataset, preset {info.get('preset')!r} (seed {info.get('seed')}, "
+        return (f"{_shown(folder)}: embedded dataset, scale {info.get('settings', {}).get('name')!r} (seed {info.get('seed')}, "
                 f"{info.get('width')}x{info.get('height')} pixels, difficulty {info.get('difficulty')}), "
                 f"{count} sequences, {info.get('num_gestures')} gestures")
     return f"{_shown(folder)}: {count} sequences (no dataset.json: not the embedded dataset, e.g. real ChaLearn data)"

@@ -1,19 +1,19 @@
 """The embedded dataset: synthetic "Montalbano-like" gesture sequences in the exact ChaLearn format.
 
-``generate(out_dir, preset)`` writes ``SampleNNNN.zip`` files (via
+``generate(out_dir, scale)`` writes ``SampleNNNN.zip`` files (via
 :class:`gesturelib.chalearn.SampleWriter`, so the one reader serves real and
 synthetic data), ``sequences.csv`` (sample, user, split: user-disjoint splits),
 ``users.csv`` (every user's attributes, handedness included) and, last,
 ``dataset.json`` (what was generated; its presence marks a complete dataset).
 ``ensure_dataset()`` returns the project's embedded dataset, generating it on
-first use. Command line: ``python -m gesturelib.synth --out DIR --preset course``.
+first use. Command line: ``python -m gesturelib.synth --out DIR --scale course``.
 
 Modules: :mod:`.gestures` the 20 motion programs, :mod:`.users` the 27
 performers, :mod:`.timeline` when gestures happen, :mod:`.body` skeleton and
 arm kinematics, :mod:`.hands` hand shapes, :mod:`.motion` a sequence's
 motion and skeleton file rows, :mod:`.camera` the pinhole camera,
 :mod:`.render` the frames, :mod:`.sequence` planning and writing sequences,
-:mod:`.presets` sizes and the difficulty knob.
+:mod:`.scales` sizes and the difficulty knob.
 """
 
 from __future__ import annotations
@@ -31,12 +31,12 @@ from tqdm.auto import tqdm
 
 from .. import files, runtime
 from ..chalearn import NUM_CLASSES
-from .presets import DEFAULT_DIFFICULTY, PRESETS, SPLITS, Preset, resolve
+from .scales import DEFAULT_DIFFICULTY, SCALES, SPLITS, Scale, resolve
 from .sequence import SequenceSpec, plan_sequences, write_sequence
 from .timeline import FPS
 from .users import make_users, users_csv
 
-__all__ = ["generate", "ensure_dataset", "Preset", "PRESETS", "DEFAULT_DIFFICULTY",
+__all__ = ["generate", "ensure_dataset", "Scale", "SCALES", "DEFAULT_DIFFICULTY",
            "GENERATOR_VERSION", "dataset_summary"]
 
 #: Bumped whenever the generator's output changes; ensure_dataset regenerates older datasets.
@@ -65,12 +65,12 @@ def _sequences_csv(specs: list[SequenceSpec]) -> str:
     return buffer.getvalue()
 
 
-def _settings(preset: Preset) -> dict:
-    """The preset as plain JSON values."""
-    return json.loads(json.dumps(dataclasses.asdict(preset)))
+def _settings(scale: Scale) -> dict:
+    """The scale as plain JSON values."""
+    return json.loads(json.dumps(dataclasses.asdict(scale)))
 
 
-def dataset_summary(preset: Preset, seed: int, specs: list[SequenceSpec]) -> dict:
+def dataset_summary(scale: Scale, seed: int, specs: list[SequenceSpec]) -> dict:
     """The content of dataset.json: settings and counts per split (no timestamps: reproducible)."""
     splits = {}
     for split in SPLITS:
@@ -89,13 +89,13 @@ def dataset_summary(preset: Preset, seed: int, specs: list[SequenceSpec]) -> dic
     return {
         "generator": "gesturelib.synth",
         "generator_version": GENERATOR_VERSION,
-        "preset": preset.name,
+        "scale": scale.name,
         "seed": seed,
-        "width": preset.width,
-        "height": preset.height,
+        "width": scale.width,
+        "height": scale.height,
         "fps": FPS,
-        "difficulty": preset.difficulty,
-        "settings": _settings(preset),
+        "difficulty": scale.difficulty,
+        "settings": _settings(scale),
         "num_sequences": len(specs),
         "num_frames": sum(s.timeline.num_frames for s in specs),
         "num_gestures": sum(len(s.timeline.gestures) for s in specs),
@@ -103,19 +103,19 @@ def dataset_summary(preset: Preset, seed: int, specs: list[SequenceSpec]) -> dic
     }
 
 
-def generate(out_dir: str | os.PathLike, preset: str | Preset = "course", seed: int = 0,
+def generate(out_dir: str | os.PathLike, scale: str | Scale = "course", seed: int = 0,
              size: tuple[int, int] | None = None, difficulty: float | None = None,
              workers: int | None = None, progress: bool = True) -> Path:
     """Generate the embedded dataset into ``out_dir`` and return that folder.
 
-    ``preset`` is a name of :data:`PRESETS` or a :class:`Preset`; ``size``
-    (width, height) and ``difficulty`` override the preset's. The same
+    ``scale`` is a name of :data:`SCALES` or a :class:`Scale`; ``size``
+    (width, height) and ``difficulty`` override the scale's. The same
     arguments give byte-identical CSV files and identical decoded frames,
     whatever ``workers`` is (sequences are written in parallel processes;
     default :data:`DEFAULT_WORKERS`, the machine's two cores).
     """
     workers = DEFAULT_WORKERS if workers is None else workers
-    settings = resolve(preset, size, difficulty)
+    settings = resolve(scale, size, difficulty)
     out = Path(out_dir)
     _check_target(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -152,14 +152,14 @@ def generate(out_dir: str | os.PathLike, preset: str | Preset = "course", seed: 
     return out
 
 
-def ensure_dataset(preset: str | None = None) -> Path:
-    """The project's embedded dataset folder ``data_root()/embedded-<preset>``, generated if missing.
+def ensure_dataset(scale: str | None = None) -> Path:
+    """The project's embedded dataset folder ``data_root()/embedded-<scale>``, generated if missing.
 
-    ``preset`` None means "quick" in quick mode, else "course". A folder whose
+    ``scale`` None means "quick" in quick mode, else "course". A folder whose
     dataset.json is missing (interrupted), from another generator version or
-    from other preset settings is generated again.
+    from other scale settings is generated again.
     """
-    name = preset or ("quick" if runtime.quick_mode() else "course")
+    name = scale or ("quick" if runtime.quick_mode() else "course")
     folder = runtime.data_root() / f"embedded-{name}"
     marker = folder / "dataset.json"
     if marker.exists():

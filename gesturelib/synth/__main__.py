@@ -1,4 +1,4 @@
-"""Command line: ``python -m gesturelib.synth --out DIR --preset quick|course [--seed N] [--size WxH]``."""
+"""Command line: ``python -m gesturelib.synth --out DIR --scale quick|course [--seed N] [--size WxH]``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import json
 import time
 
-from . import PRESETS, generate
+from . import SCALES, generate
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -21,15 +21,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m gesturelib.synth",
                                      description="Generate the embedded Montalbano-like gesture dataset.")
     parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument("--preset", default="course", choices=sorted(PRESETS))
+    parser.add_argument("--scale", default="course", choices=sorted(SCALES))
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--size", type=_size, default=None, help="frame size WxH (default: the preset's)")
+    parser.add_argument("--size", type=_size, default=None, help="frame size WxH (default: the scale's)")
     parser.add_argument("--difficulty", type=float, default=None,
-                        help="override the preset's difficulty knob, 0..1")
+                        help="override the scale's difficulty knob, 0..1")
     parser.add_argument("--workers", type=int, default=None, help="parallel processes (default 2)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    out = generate(args.out, args.preset, args.seed, args.size, args.difficulty, args.workers)
+    out = generate(args.out, args.scale, args.seed, args.size, args.difficulty, args.workers)
     seconds = time.perf_counter() - start
     info = json.loads((out / "dataset.json").read_text())
     print(f"{out}: {info['num_sequences']} sequences, {info['num_gestures']} gestures, "

@@ -20,7 +20,7 @@ from ..chalearn import NUM_CLASSES, SampleWriter
 from .camera import Camera
 from .gestures import GestureProgram, distractors, programs
 from .motion import sequence_motion, skeleton_rows
-from .presets import Preset
+from .scales import Scale
 from .render import Scene, render_frames
 from .timeline import FPS, Timeline, plan_timeline, sample_gesture_count
 from .users import User
@@ -77,24 +77,24 @@ def balanced_classes(rng: np.random.Generator, counts: list[int]) -> list[list[i
     return sequences
 
 
-def plan_sequences(preset: Preset, users: list[User], seed: int) -> list[SequenceSpec]:
+def plan_sequences(scale: Scale, users: list[User], seed: int) -> list[SequenceSpec]:
     """Every sequence of the dataset: train first, then validation, then test (like the real numbering).
 
     Users of a split take turns, so each performs about the same number of sequences.
     """
     rng = np.random.default_rng([seed, PLAN_STREAM])
     specs, index = [], 1
-    for split, count in preset.sequences_per_split.items():
+    for split, count in scale.sequences_per_split.items():
         members = [u for u in users if u.split == split]
         turn = rng.permutation(len(members))
         performers = [members[turn[i % len(members)]] for i in range(count)]
-        counts = [sample_gesture_count(rng, preset.gesture_counts) for _ in range(count)]
+        counts = [sample_gesture_count(rng, scale.gesture_counts) for _ in range(count)]
         for performer, classes in zip(performers, balanced_classes(rng, counts)):
             timeline_rng = np.random.default_rng([seed, TIMELINE_STREAM, index])
             timeline = plan_timeline(timeline_rng, classes, performer.tempo,
                                      distractor_names=tuple(distractors()),
-                                     distractor_chance=0.1 + 0.3 * preset.difficulty,
-                                     frames_scale=preset.frames_scale)
+                                     distractor_chance=0.1 + 0.3 * scale.difficulty,
+                                     frames_scale=scale.frames_scale)
             specs.append(SequenceSpec(index, performer, timeline))
             index += 1
     return specs
@@ -129,21 +129,21 @@ def sample_max_depth(rng: np.random.Generator, user: User) -> int:
     return int(min(4095, max(value, round((user.distance + 1.0) * 1000) + 200)))
 
 
-def write_sequence(spec: SequenceSpec, out_dir: str | Path, seed: int, preset: Preset) -> Path:
+def write_sequence(spec: SequenceSpec, out_dir: str | Path, seed: int, scale: Scale) -> Path:
     """Render one sequence and write ``SampleNNNN.zip`` (atomically, via :class:`SampleWriter`)."""
     cv2.setNumThreads(1)   # the dataset is parallel over sequences already
     rng = np.random.default_rng([seed, SEQUENCE_STREAM, spec.index])
     room_rng = np.random.default_rng([seed, ROOM_STREAM, spec.user.user])
-    gesture_programs, distractor_programs = _programs(preset.difficulty)
+    gesture_programs, distractor_programs = _programs(scale.difficulty)
     motion = sequence_motion(spec.user, spec.timeline, gesture_programs, distractor_programs, rng,
-                             preset.difficulty)
-    camera = Camera.kinect(preset.width, preset.height)
-    skeleton = skeleton_rows(motion, camera, rng, preset.difficulty)
+                             scale.difficulty)
+    camera = Camera.kinect(scale.width, scale.height)
+    skeleton = skeleton_rows(motion, camera, rng, scale.difficulty)
     max_depth = sample_max_depth(rng, spec.user)
-    scene = Scene(spec.user, camera, spec.timeline.num_frames, max_depth, preset.difficulty, room_rng, rng)
+    scene = Scene(spec.user, camera, spec.timeline.num_frames, max_depth, scale.difficulty, room_rng, rng)
     path = Path(out_dir) / f"{spec.name}.zip"
-    with SampleWriter(path, preset.width, preset.height, fps=FPS, max_depth=max_depth) as writer:
+    with SampleWriter(path, scale.width, scale.height, fps=FPS, max_depth=max_depth) as writer:
         for (colour, depth, mask), row in zip(render_frames(scene, motion), skeleton):
             writer.add_frame(colour, depth, mask, row)
-        labels = annotate(spec.timeline, np.random.default_rng([seed, LABEL_STREAM, spec.index]), preset.difficulty)
+        labels = annotate(spec.timeline, np.random.default_rng([seed, LABEL_STREAM, spec.index]), scale.difficulty)
         return writer.finish(labels)

@@ -1,4 +1,4 @@
-"""Dataset presets: how many sequences, at which frame size, and how hard.
+"""Dataset scales: how many sequences, at which frame size, and how hard.
 
 ``difficulty`` is the one knob of the embedded dataset's hardness, in [0, 1].
 It scales, together: how much users differ (height, build,
@@ -26,7 +26,7 @@ DEFAULT_DIFFICULTY = 0.65
 
 
 @dataclass(frozen=True)
-class Preset:
+class Scale:
     """What to generate: frame size, sequences per split, gestures per sequence, difficulty.
 
     ``gesture_counts`` None draws the number of gestures per sequence like the
@@ -43,12 +43,12 @@ class Preset:
 
     def __post_init__(self):
         if self.width <= 0 or self.height <= 0 or self.width % 2 or self.height % 2:
-            raise ValueError(f"preset {self.name}: frame size must be positive and even, "
+            raise ValueError(f"scale {self.name}: frame size must be positive and even, "
                              f"got {self.width}x{self.height}")
         if not 0.0 <= self.difficulty <= 1.0:
-            raise ValueError(f"preset {self.name}: difficulty must lie in [0, 1], got {self.difficulty}")
+            raise ValueError(f"scale {self.name}: difficulty must lie in [0, 1], got {self.difficulty}")
         if len(self.sequences) != 3 or min(self.sequences) < 1:
-            raise ValueError(f"preset {self.name}: need at least one sequence per split, "
+            raise ValueError(f"scale {self.name}: need at least one sequence per split, "
                              f"got {self.sequences}")
 
     @property
@@ -56,7 +56,7 @@ class Preset:
         return dict(zip(SPLITS, self.sequences))
 
 
-# Frame size of the CPU presets: encoding the three mp4v videos takes about
+# Frame size of the CPU scales: encoding the three mp4v videos takes about
 # half of the generation time and rendering most of the rest, both in
 # proportion to the pixels. 224x168, 0.35 x 640x480, keeps the course within
 # 3 minutes on two cores (benchmarks/bench_synth.py) with a margin for a busy
@@ -64,28 +64,28 @@ class Preset:
 # hand shape when scaled to the clips' 32x32.
 _CPU_SIZE = (224, 168)
 
-PRESETS: dict[str, Preset] = {
+SCALES: dict[str, Scale] = {
     # Notebooks and CI in quick mode: every class in every split, seconds to make
     # (10 gestures per sequence, shortened pauses).
-    "quick": Preset("quick", *_CPU_SIZE, (3, 2, 2), gesture_counts=(10,), frames_scale=0.4),
+    "quick": Scale("quick", *_CPU_SIZE, (3, 2, 2), gesture_counts=(10,), frames_scale=0.4),
     # The course: ~1200 training gestures (~60 per class) from 17 users,
     # ~300 validation and ~300 test gestures from 5 other users each.
-    "course": Preset("course", *_CPU_SIZE, (80, 20, 20)),
+    "course": Scale("course", *_CPU_SIZE, (80, 20, 20)),
     # The size of the real dataset (470 / 230 / 240 sequences) at 640x480,
     # for the paper-size models (64x64 crops). Takes hours on two cores.
-    "paper": Preset("paper", 640, 480, (470, 230, 240)),
+    "paper": Scale("paper", 640, 480, (470, 230, 240)),
 }
 
 
-def resolve(preset: str | Preset, size: tuple[int, int] | None = None,
-            difficulty: float | None = None) -> Preset:
-    """A preset by name (or as given), with an optional frame size and difficulty override."""
-    if isinstance(preset, str):
-        if preset not in PRESETS:
-            raise ValueError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
-        preset = PRESETS[preset]
+def resolve(scale: str | Scale, size: tuple[int, int] | None = None,
+            difficulty: float | None = None) -> Scale:
+    """A scale by name (or as given), with an optional frame size and difficulty override."""
+    if isinstance(scale, str):
+        if scale not in SCALES:
+            raise ValueError(f"unknown scale {scale!r}; choose from {', '.join(SCALES)}")
+        scale = SCALES[scale]
     if size is not None:
-        preset = replace(preset, width=int(size[0]), height=int(size[1]))
+        scale = replace(scale, width=int(size[0]), height=int(size[1]))
     if difficulty is not None:
-        preset = replace(preset, difficulty=float(difficulty))
-    return preset
+        scale = replace(scale, difficulty=float(difficulty))
+    return scale
