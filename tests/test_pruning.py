@@ -1,4 +1,5 @@
-"""Tests for gesturelib.figures.compressviz: the counts, recipes, Table 3 rows and figures of chapters 07 and 08.
+"""Chapters 07 and 08: weight magnitudes (``weight_magnitudes``), pruning, fine-tuning, Table 3
+and latency (``pruning``), and their tables and figures (``figures.compressviz``).
 
 A tiny model with the joint models' three layer types (Conv3d, LSTM, Linear)
 carries planted weights for the counting tests and trains in a fraction of a
@@ -285,7 +286,7 @@ def test_histogram_and_scale_figures(tiny):
     assert "2 zeros" in fig.axes[3].get_title()
     assert fig.axes[3].get_xlim()[0] < -110  # the planted 2^-110 stretches the axis: 2^-100 is drawn
     fig = compressviz.log2_histogram_figure({"initial": tiny})
-    assert "2^-100" in fig._suptitle.get_text()  # off the axis, so named in the title
+    assert "2^-100" in fig.get_suptitle()  # off the axis, so named in the title
     fig = compressviz.magnitude_scale_figure(models_)
     assert fig.axes[0].get_xlim()[0] < -149
 
