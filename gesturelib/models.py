@@ -55,14 +55,14 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from . import clips
+from .clips import PRESETS as CLIP_RECIPES
 
 NUM_CLASSES = 20
 STREAMS = 2  # body, hand
 CHANNELS = 2  # gray, depth
 KINDS: tuple[str, ...] = ("cnn3d", "lstm", "joint", "student_medium", "student_small")
 #: The presets: one per clip recipe of ``clips.PRESETS``.
-PRESETS: tuple[str, ...] = tuple(clips.PRESETS)
+PRESETS: tuple[str, ...] = tuple(CLIP_RECIPES)
 #: Frames per LSTM step of the joint models: their 3D-CNN pools time by 4.
 GROUP_FRAMES = 4
 #: Dropout before each fully connected layer of the teacher, the LSTM baseline
@@ -71,7 +71,7 @@ DROPOUT = 0.5
 
 #: Input size (T, H, W) per preset: the frames and crop size of its clip recipe.
 INPUT_SHAPES: dict[str, tuple[int, int, int]] = {
-    name: (settings.frames, settings.size, settings.size) for name, settings in clips.PRESETS.items()}
+    name: (settings.frames, settings.size, settings.size) for name, settings in CLIP_RECIPES.items()}
 
 #: Parameter counts in the poster (Table 2); the LSTM baseline's is not published.
 POSTER_PARAMS: dict[str, float] = {
