@@ -14,6 +14,9 @@ from pathlib import Path
 import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+#: The project's public repository: the notebooks' Colab setup cells clone it and the README's
+#: Colab badges open its notebooks (``tests/test_packaging.py`` checks that they all agree).
+REPO_URL = "https://github.com/gesturelib/compact-gestures"
 
 
 def quick_mode() -> bool:
