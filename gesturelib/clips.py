@@ -479,16 +479,6 @@ def render_clip(geometry: CropGeometry, frames: dict[str, np.ndarray], settings:
     return canvas.finish()
 
 
-def extract_clip(skeleton: np.ndarray, frames: dict[str, np.ndarray], gesture: Sequence[int],
-                 settings: ClipSettings, variable_length: bool = False,
-                 sequence: str = "sequence") -> np.ndarray:
-    """The uint8 clip (2, 2, T, size, size) of one gesture (T = every gesture frame
-    when ``variable_length``); see :func:`crop_boxes` and :func:`render_clip`."""
-    height, width = np.asarray(frames["gray"]).shape[1:3]
-    geometry = crop_boxes(skeleton, gesture, (width, height), settings, variable_length, sequence)
-    return render_clip(geometry, frames, settings)
-
-
 def sample_clips(sample: Any, settings: ClipSettings, variable_length: bool = False,
                  errors: list[ClipError] | None = None) -> list[GestureClip]:
     """Clips of every labelled gesture of one sequence, with ONE decoding pass.

@@ -33,6 +33,13 @@ def frames_for(count, seed=0):
     }
 
 
+def extract_clip(joints, frames, gesture, settings, variable_length=False):
+    """The uint8 clip of one gesture from in-memory frames: the boxes, then the crops."""
+    height, width = np.asarray(frames["gray"]).shape[1:3]
+    return clips.render_clip(clips.crop_boxes(joints, gesture, (width, height), settings, variable_length),
+                             frames, settings)
+
+
 def mirror(frames, joints):
     """The same scene seen in a mirror: frames flipped, skeleton mirrored (left <-> right)."""
     flipped = {key: value[..., ::-1].copy() if key != "frames" else value for key, value in frames.items()}
@@ -69,8 +76,8 @@ def test_left_handed_gesture_is_mirrored_to_look_right_handed():
     assert (geometry.hand == reference.hand).all() and (geometry.body == reference.body).all()
     assert np.array_equal(geometry.view(mirrored_frames["gray"][0]), frames["gray"][0])
     # and the left-handed clip is exactly the right-handed one
-    original = clips.extract_clip(right_handed, frames, (1, 5, 30), SETTINGS)
-    from_mirror = clips.extract_clip(left_handed, mirrored_frames, (1, 5, 30), SETTINGS)
+    original = extract_clip(right_handed, frames, (1, 5, 30), SETTINGS)
+    from_mirror = extract_clip(left_handed, mirrored_frames, (1, 5, 30), SETTINGS)
     assert np.array_equal(original, from_mirror)
 
 
@@ -91,7 +98,7 @@ def test_crops_at_the_frame_border_stay_inside(hand):
         assert (boxes[:, 2] <= WIDTH).all() and (boxes[:, 3] <= HEIGHT).all()
         assert (boxes[:, 2] - boxes[:, 0] == side).all() and (boxes[:, 3] - boxes[:, 1] == side).all()
     assert geometry.body[0, 0] == 0  # shifted right, not cut
-    clip = clips.extract_clip(joints, frames_for(40), (2, 1, 40), SETTINGS)
+    clip = extract_clip(joints, frames_for(40), (2, 1, 40), SETTINGS)
     assert clip.shape == (2, 2, 16, 32, 32)
 
 
@@ -160,9 +167,9 @@ def test_temporal_sampling():
 
 def test_variable_length_clip_has_every_gesture_frame():
     joints = skeleton()
-    clip = clips.extract_clip(joints, frames_for(40), (3, 4, 28), SETTINGS, variable_length=True)
+    clip = extract_clip(joints, frames_for(40), (3, 4, 28), SETTINGS, variable_length=True)
     assert clip.shape == (2, 2, 25, 32, 32) and clip.dtype == np.uint8
-    paper = clips.extract_clip(joints, frames_for(40), (3, 4, 28), clips.settings_for("paper"))
+    paper = extract_clip(joints, frames_for(40), (3, 4, 28), clips.settings_for("paper"))
     assert paper.shape == (2, 2, 32, 64, 64)
 
 
@@ -175,21 +182,21 @@ def test_depth_is_inverted_masked_and_normalised_per_clip():
     frames["depth"][:, 80:340, 200:440] = 2000
     frames["depth"][:, 90:210, 340:440] = 1200    # the raised hand, nearer
     exact = dataclasses.replace(SETTINGS, depth_percentiles=(0.0, 100.0))
-    clip = clips.extract_clip(joints, frames, (1, 5, 30), exact)
+    clip = extract_clip(joints, frames, (1, 5, 30), exact)
     body_depth, hand_depth = clip[0, 1], clip[1, 1]
     assert hand_depth[:, 16, 16].tolist() == [255] * 16  # nearest user depth -> 255
     assert body_depth[:, 31, 16].tolist() == [exact.depth_floor] * 16  # farthest -> floor
     assert body_depth[:, 0, 0].tolist() == [0] * 16  # background (outside the mask) -> 0
     assert body_depth[0, 31, 2] == exact.depth_floor
     frames["depth"][:, 300:340, 200:260] = 0  # a depth hole on the user counts as background
-    assert clips.extract_clip(joints, frames, (1, 5, 30), exact)[0, 1, 0, 31, 2] == 0
+    assert extract_clip(joints, frames, (1, 5, 30), exact)[0, 1, 0, 31, 2] == 0
 
 
 def test_gray_crop_is_the_resized_box_content():
     joints = skeleton()
     frames = frames_for(40)
     frames["gray"][:] = np.arange(WIDTH)[None, None] * 255 // WIDTH
-    clip = clips.extract_clip(joints, frames, (1, 5, 30), SETTINGS)
+    clip = extract_clip(joints, frames, (1, 5, 30), SETTINGS)
     hand = clip[1, 0, 0]  # box x 350..450: values rise left to right, same on every row
     assert (np.diff(hand[0].astype(int)) >= 0).all() and (hand == hand[0]).all()
     assert abs(int(hand[0, 0]) - 350 * 255 // WIDTH) <= 1 and abs(int(hand[0, -1]) - 449 * 255 // WIDTH) <= 1
