@@ -4,6 +4,8 @@ Runs each chapter's exercise section twice in a fresh kernel (quick mode, models
 that the notebooks' own nbval run fills), so it is among the slower tests.
 """
 
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 
 import nbformat
 import pytest
@@ -18,12 +20,23 @@ def test_chapters_03_to_08_have_exercises():
     assert {p.name[:2] for p in CHAPTERS} >= {"03", "04", "05", "06", "07", "08"}
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.name[:2])
-def test_solution_passes_and_student_version_fails(chapter, tmp_path, monkeypatch):
-    monkeypatch.setenv("GESTURELIB_QUICK", "1")
-    (student,) = [p for p in exercises.build(chapter.parent, tmp_path) if p.name == chapter.name]
+def _check(chapter, student):
+    """What is wrong with one chapter's exercises (an empty list when nothing is)."""
     on_solution = exercises.grade(chapter)
-    assert on_solution and all(r.passed for r in on_solution), on_solution
     on_student = exercises.grade(student, solution_path=chapter)
-    assert len(on_student) == len(on_solution) and not any(r.passed for r in on_student), on_student
+    problems = []
+    if not on_solution or not all(r.passed for r in on_solution):
+        problems.append(f"the solution does not pass: {on_solution}")
+    if len(on_student) != len(on_solution) or any(r.passed for r in on_student):
+        problems.append(f"the student version does not fail every test: {on_student}")
+    return problems
+
+
+@pytest.mark.slow
+def test_every_solution_passes_and_every_student_version_fails(tmp_path, monkeypatch):
+    monkeypatch.setenv("GESTURELIB_QUICK", "1")  # the graders' kernels inherit it
+    students = {p.name: p for p in exercises.build(exercises.SOLUTIONS_DIR, tmp_path)}
+    # Each check starts fresh kernels (mostly start-up work): two chapters at a time, one per core.
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        outcomes = dict(zip((c.name for c in CHAPTERS), pool.map(_check, CHAPTERS, [students[c.name] for c in CHAPTERS])))
+    assert not {name: problems for name, problems in outcomes.items() if problems}
