@@ -385,17 +385,15 @@ class TeacherTargets(Dataset):
     def _compute(self, epoch: int) -> Tensor:
         device = next(self.teacher.parameters()).device
         self.teacher.eval()
+        keep = epoch == self.views.epoch  # the student's own batches of this epoch will take these views
         out, kept = [], []
         with torch.no_grad():
             for first in range(0, len(self.views), self.batch_size):
                 items = [self.views.view(i, epoch) for i in range(first, min(first + self.batch_size, len(self.views)))]
+                keep = keep and items[0][0].nbytes * len(self.views) <= KEPT_VIEWS_BYTES
+                kept += items if keep else []
                 out.append(self.teacher(torch.stack([clip for clip, _ in items]).to(device)).float().cpu())
-                if kept is not None and (epoch == self.views.epoch
-                                         and items[0][0].nbytes * len(self.views) <= KEPT_VIEWS_BYTES):
-                    kept += items
-                else:
-                    kept = None
-        if kept is not None:  # the student's own batches of this epoch take these views
+        if keep:
             self.views.keep(epoch, kept)
         return torch.cat(out)
 
