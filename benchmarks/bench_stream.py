@@ -21,7 +21,7 @@ import argparse
 
 import torch
 
-from gesturelib import chalearn, clips, models, stream, synth
+from gesturelib import chalearn, cropping, models, stream, synth
 
 PARTS = ("decode", "crop", "model", "spotting")
 
@@ -34,7 +34,7 @@ def main() -> None:
     torch.set_num_threads(1)
     samples = [chalearn.Sample(info.path) for info in chalearn.dataset_index(synth.ensure_dataset())
                if info.split == "test"][: args.sequences]
-    settings = clips.settings_for("course")
+    settings = cropping.settings_for("course")
     torch.manual_seed(0)
     student, teacher = models.build("student_small"), models.build("cnn3d")
     forms = {f"small student, {form}": stream.predictor(student, form) for form in stream.FORMS}

@@ -9,7 +9,7 @@ teacher's. Each measurement is a real ``train.fit`` run (Adam, cosine
 schedule, channels_last_3d, batch 32, no validation, 2 epochs) with
 ``torch.set_num_threads(1)`` on ``--clips`` random uint8 clips of the course
 size, read the way ``data.GestureClips`` reads them (``uint8 -> float / 255``)
-and passed through ``data.augmentation("course")``, so the epoch includes the
+and passed through ``data.poster_augmentation("course")``, so the epoch includes the
 data path of a real run. A kind's time is its fastest epoch over all rounds;
 the kinds take turns within each round (cnn3d, lstm, joint, students, cnn3d,
 ...), so slow phases of a shared machine hit all of them. The first row, the
@@ -69,7 +69,7 @@ class RandomClips(Dataset):
 
 def augmented_clips(count: int, seed: int = 0) -> data.EpochViews:
     """``count`` random clips with the course augmentation, as the chapters train on them."""
-    return data.EpochViews(RandomClips(count, seed), data.augmentation(PRESET))
+    return data.EpochViews(RandomClips(count, seed), data.poster_augmentation(PRESET))
 
 
 def _stem_only(model: models.RecurrentClassifier, stride: tuple[int, int, int]) -> nn.Module:
@@ -92,9 +92,9 @@ def _builders(options: bool) -> dict[str, callable]:
         short = kind.removeprefix("student_")
         builders[f"{short} max-pool"] = lambda a=pooled: models.RecurrentClassifier(a, PRESET, 4)
         builders[f"{short} stem 1x2x2"] = lambda a=pooled: _stem_only(models.RecurrentClassifier(a, PRESET, 4),
-                                                                       (1, 2, 2))
+                                                                      (1, 2, 2))
         builders[f"{short} stem 2x2x2"] = lambda a=pooled: _stem_only(models.RecurrentClassifier(a, PRESET, 4),
-                                                                       (2, 2, 2))
+                                                                      (2, 2, 2))
     return builders
 
 

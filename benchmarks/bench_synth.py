@@ -25,12 +25,12 @@ import numpy as np
 
 from gesturelib.chalearn import SampleWriter
 from gesturelib.synth import generate
-from gesturelib.synth.camera import Camera
-from gesturelib.synth.scales import SCALES
+from gesturelib.synth.movement import sequence_motion, skeleton_rows
+from gesturelib.synth.optics import Camera
+from gesturelib.synth.performers import make_users
 from gesturelib.synth.render import Scene, render_frames
+from gesturelib.synth.scales import SCALES
 from gesturelib.synth.sequence import _programs, plan_sequences, sample_max_depth
-from gesturelib.synth.motion import sequence_motion, skeleton_rows
-from gesturelib.synth.users import make_users
 
 BUDGET_S = {"quick": 15.0, "course": 180.0}
 

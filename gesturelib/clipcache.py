@@ -2,7 +2,7 @@
 
 Decoding video is by far the slowest step of the pipeline, so it is done once:
 :func:`prepare` turns every labelled gesture of every sequence into a clip
-(:mod:`gesturelib.clips`) and stores each split as one ``torch.save`` file.
+(:mod:`gesturelib.cropping`) and stores each split as one ``torch.save`` file.
 The cache folder is named by a hash of everything the clips depend on, so a
 changed source file or a changed setting never reuses stale clips:
 
@@ -12,7 +12,7 @@ changed source file or a changed setting never reuses stale clips:
   that nothing changed; size + mtime is what ``make`` and ``rsync`` trust, and
   regenerating or replacing a file always changes its mtime. The cost is a
   needless rebuild after a copy that does not keep times (the safe direction);
-* every :class:`clips.ClipSettings` field;
+* every :class:`cropping.ClipSettings` field;
 * :data:`FORMAT_VERSION`, bumped whenever the clip code changes what it makes.
 
 Every file is written under a temporary name and renamed into place, and the
@@ -45,7 +45,7 @@ import cv2
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import chalearn, clips, runtime
+from . import chalearn, cropping, runtime
 from .files import save_torch, write_json
 
 #: Version of what a cache file holds; part of the cache key.
@@ -64,7 +64,7 @@ def _file_state(path: Path) -> list:
     return [[str(p.relative_to(path.parent)), p.stat().st_size, p.stat().st_mtime_ns] for p in files]
 
 
-def cache_key(index: list[chalearn.SequenceInfo], settings: clips.ClipSettings) -> str:
+def cache_key(index: list[chalearn.SequenceInfo], settings: cropping.ClipSettings) -> str:
     """Hex SHA-256 of the source files' state, their users and splits, the settings and the format."""
     payload = {
         "format": FORMAT_VERSION,
@@ -74,7 +74,7 @@ def cache_key(index: list[chalearn.SequenceInfo], settings: clips.ClipSettings) 
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
-def _folder(dataset_dir: Path, settings: clips.ClipSettings, key: str,
+def _folder(dataset_dir: Path, settings: cropping.ClipSettings, key: str,
             cache_dir: str | os.PathLike | None) -> Path:
     """``{cache_dir or data_root()/clips}/{dataset name}-{preset name}-{key[:12]}``."""
     parent = Path(cache_dir) if cache_dir is not None else runtime.data_root() / "clips"
@@ -102,17 +102,17 @@ def _complete(folder: Path, key: str) -> dict[str, Path] | None:
     return paths if all(path.is_file() for path in paths.values()) else None
 
 
-def _clip_sequence(path: str, settings: clips.ClipSettings) -> dict[str, Any]:
+def _clip_sequence(path: str, settings: cropping.ClipSettings) -> dict[str, Any]:
     """Clips of one sequence as arrays, plus what was skipped (runs in a worker process)."""
-    errors: list[clips.ClipError] = []
+    errors: list[cropping.ClipError] = []
     try:
         sample = chalearn.open_sample(path)
         if not sample.gestures:
             return {"error": "no labelled gestures (missing or empty _labels.csv)"}
-        extracted = clips.sample_clips(sample, settings, errors=errors)
+        extracted = cropping.sample_clips(sample, settings, errors=errors)
     except _SEQUENCE_ERRORS as error:
         return {"error": f"{type(error).__name__}: {error}"}
-    shape = (0, 2, len(clips.CHANNELS), settings.frames, settings.size, settings.size)
+    shape = (0, 2, len(cropping.CHANNELS), settings.frames, settings.size, settings.size)
     return {
         "clips": np.stack([c.clip for c in extracted]) if extracted else np.zeros(shape, np.uint8),
         "labels": np.array([c.gesture_id - 1 for c in extracted], np.int64),
@@ -134,7 +134,7 @@ def _worker_setup() -> None:
     cv2.setNumThreads(1)
 
 
-def _run(index: list[chalearn.SequenceInfo], settings: clips.ClipSettings, workers: int,
+def _run(index: list[chalearn.SequenceInfo], settings: cropping.ClipSettings, workers: int,
          progress: bool) -> list[dict[str, Any]]:
     """:func:`_clip_sequence` over every sequence, in index order, on ``workers`` processes."""
     bar = tqdm(total=len(index), desc=f"clips ({settings.name})", unit="seq", disable=not progress)
@@ -163,12 +163,12 @@ def _run(index: list[chalearn.SequenceInfo], settings: clips.ClipSettings, worke
 
 
 def _split_content(split: str, rows: list[tuple[chalearn.SequenceInfo, dict[str, Any]]],
-                   settings: clips.ClipSettings, key: str) -> dict[str, Any]:
+                   settings: cropping.ClipSettings, key: str) -> dict[str, Any]:
     """The dict stored for one split: tensors and plain lists only (loadable with weights_only)."""
     import torch
 
     done = [(info, result) for info, result in rows if "clips" in result]
-    shape = (0, 2, len(clips.CHANNELS), settings.frames, settings.size, settings.size)
+    shape = (0, 2, len(cropping.CHANNELS), settings.frames, settings.size, settings.size)
 
     def column(name: str, dtype: type, empty_shape: tuple[int, ...] = (0,)) -> torch.Tensor:
         parts = [result[name] for _, result in done]
@@ -191,20 +191,20 @@ def _split_content(split: str, rows: list[tuple[chalearn.SequenceInfo, dict[str,
     }
 
 
-def prepare(dataset_dir: str | os.PathLike, preset: str | clips.ClipSettings = "course",
+def prepare(dataset_dir: str | os.PathLike, preset: str | cropping.ClipSettings = "course",
             cache_dir: str | os.PathLike | None = None, workers: int = 2,
             progress: bool = True) -> dict[str, Path]:
     """Clips of every labelled gesture of ``dataset_dir``, one file per split; returns {split: file}.
 
     A no-op (apart from hashing file states) when a complete cache with the
-    same key exists. ``preset`` is a preset name or a :class:`clips.ClipSettings`.
+    same key exists. ``preset`` is a preset name or a :class:`cropping.ClipSettings`.
     ``workers`` processes decode sequences in parallel (1: in this process).
     They are started with "spawn", so a *script* that calls this with
     ``workers > 1`` needs the usual ``if __name__ == "__main__":`` guard
     (notebooks, ``python -m`` and pytest need nothing).
     """
     dataset_dir = Path(dataset_dir)
-    settings = clips.settings_for(preset)
+    settings = cropping.settings_for(preset)
     index = _index(dataset_dir)
     key = cache_key(index, settings)
     folder = _folder(dataset_dir, settings, key, cache_dir)
@@ -250,7 +250,7 @@ def skip_report(split_file: str | os.PathLike) -> list[dict[str, Any]]:
     return json.loads((Path(split_file).parent / SKIP_REPORT).read_text())
 
 
-def load_split(dataset_dir: str | os.PathLike, split: str, preset: str | clips.ClipSettings = "course",
+def load_split(dataset_dir: str | os.PathLike, split: str, preset: str | cropping.ClipSettings = "course",
                cache_dir: str | os.PathLike | None = None, workers: int = 2,
                progress: bool = True) -> dict[str, Any]:
     """One split's cached clips (preparing the cache first if needed).
@@ -273,7 +273,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m gesturelib.clipcache", description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=None,
                         help="dataset folder (default: the embedded dataset, generated if missing)")
-    parser.add_argument("--preset", default="course", choices=sorted(clips.PRESETS))
+    parser.add_argument("--preset", default="course", choices=sorted(cropping.PRESETS))
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help="parent folder of the cache (default: <data root>/clips)")
     parser.add_argument("--workers", type=int, default=2, help="decoding processes (default 2)")

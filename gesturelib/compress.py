@@ -202,7 +202,7 @@ def count_below(model: nn.Module, threshold: float, scope: Scope = "weights") ->
     return _count(model, scope, lambda t: _below(t, threshold))
 
 
-def sparsity(model: nn.Module, scope: Scope = "weights") -> WeightCount:
+def zero_weights(model: nn.Module, scope: Scope = "weights") -> WeightCount:
     """Weights that are exactly zero."""
     return _count(model, scope, lambda t: t == 0)
 
@@ -313,7 +313,7 @@ def _prune(model: nn.Module, scope: Scope, permanent: bool, method: type, **kwar
     prune.global_unstructured(targets, pruning_method=method, **kwargs)
     if permanent:
         make_permanent(model)
-    return sparsity(model, scope)
+    return zero_weights(model, scope)
 
 
 def prune_by_threshold(

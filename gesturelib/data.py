@@ -4,7 +4,7 @@
 use) and yields ``(clip, label)`` with the clip as float32 in [0, 1], shape
 ``(2 [body, hand], 2 [gray, depth], T, H, W)``.
 
-:func:`augmentation` is the poster's rotation, translation and zoom, built on
+:func:`poster_augmentation` is the poster's rotation, translation and zoom, built on
 ``torchvision.transforms.v2.RandomAffine``. A v2 transform draws its random
 parameters once per call, and a ``tv_tensors.Video`` of shape (T, C, H, W) is
 one call, so every frame and both channels of a stream move together: the
@@ -31,7 +31,7 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 
-from . import chalearn, clipcache, clips
+from . import chalearn, clipcache, cropping
 
 
 class GestureClips(Dataset):
@@ -50,7 +50,7 @@ class GestureClips(Dataset):
                  cache_dir: str | os.PathLike | None = None):
         self.root = root
         self.split = split
-        self.settings = clips.settings_for(preset)
+        self.settings = cropping.settings_for(preset)
         self.transform = transform
         stored = clipcache.load_split(root, split, self.settings, cache_dir)
         self.clips: torch.Tensor = stored["clips"]
@@ -220,8 +220,8 @@ def inverse_affine_matrix(angle: float, tx: float, ty: float, scale: float) -> l
     return matrix
 
 
-def augmentation(preset: str = "course", rotation: float = 10.0, translation: float = 0.1,
-                 zoom: tuple[float, float] = (0.9, 1.1)) -> ClipAugmentation:
+def poster_augmentation(preset: str = "course", rotation: float = 10.0, translation: float = 0.1,
+                        zoom: tuple[float, float] = (0.9, 1.1)) -> ClipAugmentation:
     """The poster's augmentation (rotation, translation, zoom) for clips of ``preset``.
 
     ``rotation``: maximum angle in degrees (uniform in +-rotation);
@@ -230,7 +230,7 @@ def augmentation(preset: str = "course", rotation: float = 10.0, translation: fl
     are mild values that keep the hand inside its crop. They are fractions of
     the crop, so both presets use the same ones.
     """
-    clips.settings_for(preset)  # unknown preset names fail here, not at the first batch
+    cropping.settings_for(preset)  # unknown preset names fail here, not at the first batch
     return ClipAugmentation(rotation, translation, zoom)
 
 

@@ -398,7 +398,7 @@ class TeacherTargets(Dataset):
         return torch.cat(out)
 
 
-def teacher_logits(teacher: nn.Module, dataset: Dataset, batch_size: int = train.EVAL_BATCH_SIZE) -> Tensor:
+def precompute_teacher_logits(teacher: nn.Module, dataset: Dataset, batch_size: int = train.EVAL_BATCH_SIZE) -> Tensor:
     """The teacher's logits (N, classes) for every item of ``dataset``, in order, on CPU.
 
     Run it on the un-augmented training clips for the "cached" mode. The
@@ -475,7 +475,7 @@ def train_student(
             raise ValueError('teacher mode "cached" needs plain_train_set (the training clips without augmentation)')
         key = modelcache.model_key(kind, preset, config, data_key=data_key, extra_key=extra_key)
         if not (modelcache.cache_folder(key, cache_dir) / "key.json").exists():
-            train_set = WithTeacherLogits(train_set, teacher_logits(teacher, plain_train_set, config.eval_batch_size))
+            train_set = WithTeacherLogits(train_set, precompute_teacher_logits(teacher, plain_train_set, config.eval_batch_size))
     online = teacher_mode == "online"
     if online and teacher_targets is not None:
         if not isinstance(train_set, data.EpochViews):

@@ -31,7 +31,7 @@ from torch import nn
 from torch.utils.data import Subset
 from tqdm.auto import tqdm
 
-from . import chalearn, clipcache, clips, data, distill, modelcache, models, runtime, stats, synth, train
+from . import chalearn, clipcache, cropping, data, distill, modelcache, models, runtime, stats, synth, train
 
 #: The input / model preset of the chapters: CPU-sized (see ``models`` for ``paper``).
 PRESET = "course"
@@ -119,11 +119,11 @@ class Splits:
 def _splits(dataset_dir: str, preset: str) -> Splits:
     folder = Path(dataset_dir)
     clipcache.prepare(folder, preset)
-    augmentation = data.augmentation(preset)
+    augmentation = data.poster_augmentation(preset)
     train_plain = data.GestureClips(folder, "train", preset)
     key = {
         "dataset": folder.resolve().name,
-        "clips": clipcache.cache_key(chalearn.dataset_index(folder), clips.settings_for(preset)),
+        "clips": clipcache.cache_key(chalearn.dataset_index(folder), cropping.settings_for(preset)),
         "augmentation": repr(augmentation),
         "views": {"per": "epoch and clip", "seed": VIEW_SEED},
     }
@@ -176,7 +176,7 @@ def trained(kind: str, seed: int = 0, optimizer: str = "adam", epochs: int | Non
                                     data_key=s.key, progress=progress)
 
 
-def teacher(data_splits: Splits | None = None, epochs: int | None = None) -> nn.Module:
+def trained_teacher(data_splits: Splits | None = None, epochs: int | None = None) -> nn.Module:
     """The poster's teacher: the 3D-CNN baseline (seed 0) trained on the labels for its budget,
     or for ``epochs`` (an early-stopped teacher: the schedule of a shorter run)."""
     return trained("cnn3d", epochs=epochs, data_splits=data_splits)[0]
@@ -184,7 +184,7 @@ def teacher(data_splits: Splits | None = None, epochs: int | None = None) -> nn.
 
 @lru_cache(maxsize=8)
 def _temperature(data_splits: Splits, teacher_epochs: int | None) -> float:
-    logits, _ = train.predict(teacher(data_splits, teacher_epochs), data_splits.train_plain)
+    logits, _ = train.predict(trained_teacher(data_splits, teacher_epochs), data_splits.train_plain)
     return distill.entropy_temperature(logits, TEMPERATURE_CANDIDATES)
 
 
@@ -195,10 +195,10 @@ def temperature(data_splits: Splits | None = None, teacher_epochs: int | None = 
     return _temperature(data_splits or splits(), teacher_epochs)
 
 
-def student(kind: str, seed: int = 0, with_teacher: bool = True, T: float | None = None, alpha: float = ALPHA,
-            t2_scaling: bool = True, epochs: int | None = None, teacher_epochs: int | None = None,
-            train_users: int | None = None, data_splits: Splits | None = None,
-            progress: bool = True) -> tuple[nn.Module, train.History]:
+def trained_student(kind: str, seed: int = 0, with_teacher: bool = True, T: float | None = None, alpha: float = ALPHA,
+                    t2_scaling: bool = True, epochs: int | None = None, teacher_epochs: int | None = None,
+                    train_users: int | None = None, data_splits: Splits | None = None,
+                    progress: bool = True) -> tuple[nn.Module, train.History]:
     """A student trained with labels only, or with labels and a teacher (online, on the augmented batch).
 
     ``T`` None is :func:`temperature`. ``teacher_epochs`` takes an early-stopped
@@ -211,7 +211,7 @@ def student(kind: str, seed: int = 0, with_teacher: bool = True, T: float | None
     """
     s = data_splits or splits()
     train_set, data_key = _student_data(s, train_users)
-    taught_by = teacher(s, teacher_epochs) if with_teacher else None
+    taught_by = trained_teacher(s, teacher_epochs) if with_teacher else None
     if with_teacher and T is None:
         T = temperature(s, teacher_epochs)
     return distill.train_student(
@@ -241,14 +241,14 @@ def run_record(model: nn.Module, history: train.History, data_splits: Splits | N
             "best_val_accuracy": 100.0 * history.best()["val_acc"]}
 
 
-_RECIPES = {"trained": trained, "student": student}
+_RECIPES = {"trained": trained, "student": trained_student}
 
 
 @dataclass(frozen=True)
 class Run:
-    """One model of a chapter: the arguments of :func:`trained` or :func:`student`.
+    """One model of a chapter: the arguments of :func:`trained` or :func:`trained_student`.
 
-    Make one with :func:`run`; calling it returns what the recipe returns.
+    Make one with :func:`run_recipe`; calling it returns what the recipe returns.
     """
 
     recipe: str
@@ -259,8 +259,9 @@ class Run:
         return _RECIPES[self.recipe](self.kind, data_splits=data_splits, progress=progress, **dict(self.options))
 
 
-def run(recipe: str, kind: str, **options: Any) -> Run:
-    """``run("student", "student_small", seed=1, T=2.0)`` stands for ``student("student_small", seed=1, T=2.0)``."""
+def run_recipe(recipe: str, kind: str, **options: Any) -> Run:
+    """``run_recipe("student", "student_small", seed=1, T=2.0)`` stands for
+    ``trained_student("student_small", seed=1, T=2.0)``."""
     if recipe not in _RECIPES:
         raise ValueError(f"unknown recipe {recipe!r}; choose from {', '.join(_RECIPES)}")
     return Run(recipe, kind, tuple(sorted(options.items())))
@@ -283,7 +284,7 @@ def _teacher_run(model_run: Run) -> Run | None:
     if model_run.recipe != "student" or not options.get("with_teacher", True):
         return None
     epochs = options.get("teacher_epochs")
-    return run("trained", "cnn3d", **({"epochs": epochs} if epochs else {}))
+    return run_recipe("trained", "cnn3d", **({"epochs": epochs} if epochs else {}))
 
 
 def _missing(runs: Sequence[Run], data_splits: Splits) -> list[Run]:

@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 
 from .chalearn import GESTURES, NUM_CLASSES
-from .synth.gestures import SHAPE_ONLY_GROUPS, TIME_REVERSE_PAIRS
+from .synth.choreography import SHAPE_ONLY_GROUPS, TIME_REVERSE_PAIRS
 
 
-def class_names() -> list[str]:
+def named_classes() -> list[str]:
     """Readable class names, ``"1 vattene"`` ... ``"20 sonostufo"`` (the gesture id, then its name)."""
     return [f"{i + 1} {name}" for i, name in enumerate(GESTURES)]
 
@@ -62,7 +62,7 @@ class Confusion(NamedTuple):
 def most_confused(cm: np.ndarray, names: Sequence[str] | None = None, top: int = 10) -> list[Confusion]:
     """The ``top`` largest off-diagonal cells of a confusion matrix, most frequent first."""
     cm = np.asarray(cm)
-    names = list(names) if names is not None else class_names()[: len(cm)]
+    names = list(names) if names is not None else named_classes()[: len(cm)]
     totals = cm.sum(axis=1)
     cells = [(int(cm[t, p]), t, p) for t in range(len(cm)) for p in range(len(cm)) if t != p and cm[t, p] > 0]
     cells.sort(key=lambda cell: (-cell[0], cell[1], cell[2]))

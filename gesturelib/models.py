@@ -38,7 +38,7 @@ concatenated. The two encoders run as one network of grouped convolutions
   cost.
 
 Two presets share this one code path. A preset is one name for the input
-and the widths: its clip recipe (``clips.PRESETS``, which fixes the frames and
+and the widths: its clip recipe (``cropping.PRESETS``, which fixes the frames and
 crop size a model reads, :data:`INPUT_SHAPES`) and its numbers in
 :data:`ARCHITECTURES`: ``course`` (16 frames of 32x32, ~0.3 M parameters,
 trainable on a laptop CPU) and ``paper`` (32 frames of 64x64, within 1 % of
@@ -55,13 +55,13 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from .clips import PRESETS as CLIP_RECIPES
+from .cropping import PRESETS as CLIP_RECIPES
 
 NUM_CLASSES = 20
 STREAMS = 2  # body, hand
 CHANNELS = 2  # gray, depth
 KINDS: tuple[str, ...] = ("cnn3d", "lstm", "joint", "student_medium", "student_small")
-#: The presets: one per clip recipe of ``clips.PRESETS``.
+#: The presets: one per clip recipe of ``cropping.PRESETS``.
 PRESETS: tuple[str, ...] = tuple(CLIP_RECIPES)
 #: Frames per LSTM step of the joint models: their 3D-CNN pools time by 4.
 GROUP_FRAMES = 4

@@ -74,14 +74,14 @@ def _fit(x: torch.Tensor, y: torch.Tensor, classes: int, penalty: float) -> torc
     return model
 
 
-def linear_probe(train: Dataset, validation: Dataset, test: Dataset | None = None,
+def linear_probe(train_set: Dataset, validation_set: Dataset, test_set: Dataset | None = None,
                  size: int = PROBE_SIZE, order: bool = True, classes: int = 20) -> ProbeResult:
-    """Logistic regression on pooled clips: fitted on ``train``, penalty chosen on ``validation``."""
-    x_train, y_train = pooled_features(train, size, order)
+    """Logistic regression on pooled clips: fitted on ``train_set``, penalty chosen on ``validation_set``."""
+    x_train, y_train = pooled_features(train_set, size, order)
     mean, std = x_train.mean(0), x_train.std(0).clamp_min(1e-6)
     standardise = lambda x: (x - mean) / std  # noqa: E731
     x_train = standardise(x_train)
-    x_val, y_val = pooled_features(validation, size, order)
+    x_val, y_val = pooled_features(validation_set, size, order)
     x_val = standardise(x_val)
 
     def accuracy(model, x, y) -> float:
@@ -92,8 +92,8 @@ def linear_probe(train: Dataset, validation: Dataset, test: Dataset | None = Non
     penalty = max(fits, key=lambda p: accuracy(fits[p], x_val, y_val))
     best = fits[penalty]
     test_acc = None
-    if test is not None:
-        x_test, y_test = pooled_features(test, size, order)
+    if test_set is not None:
+        x_test, y_test = pooled_features(test_set, size, order)
         test_acc = accuracy(best, standardise(x_test), y_test)
     return ProbeResult(accuracy(best, x_train, y_train), accuracy(best, x_val, y_val), test_acc,
                        penalty, x_train.shape[1])
@@ -104,11 +104,11 @@ def reverse_frames(clip: torch.Tensor) -> torch.Tensor:
     return clip.flip(2)
 
 
-def blank_stream(stream: int) -> Callable[[torch.Tensor], torch.Tensor]:
+def blank_stream(index: int) -> Callable[[torch.Tensor], torch.Tensor]:
     """A probe that sets one stream (0: body, 1: hand) of a clip to zero (black, no user)."""
     def blank(clip: torch.Tensor) -> torch.Tensor:
         out = clip.clone()
-        out[stream] = 0
+        out[index] = 0
         return out
     return blank
 
@@ -123,17 +123,17 @@ PROBES: dict[str, Callable[[torch.Tensor], torch.Tensor] | None] = {
 
 
 class Probed(Dataset):
-    """``dataset`` with ``probe`` applied to every clip."""
+    """``dataset`` with ``alteration`` applied to every clip (None: the clips as recorded)."""
 
-    def __init__(self, dataset: Dataset, probe: Callable[[torch.Tensor], torch.Tensor] | None):
-        self.dataset, self.probe = dataset, probe
+    def __init__(self, dataset: Dataset, alteration: Callable[[torch.Tensor], torch.Tensor] | None):
+        self.dataset, self.alteration = dataset, alteration
 
     def __len__(self) -> int:
         return len(self.dataset)
 
     def __getitem__(self, index: int):
         clip, target = self.dataset[index]
-        return (clip if self.probe is None else self.probe(clip)), target
+        return (clip if self.alteration is None else self.alteration(clip)), target
 
 
 def probe_table(models_by_name: Mapping[str, nn.Module], dataset: Dataset,

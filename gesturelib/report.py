@@ -151,8 +151,8 @@ def claims(res: dict) -> list[dict[str, str]]:
     t1, t2, t3, w = (res.get(k, {}) for k in ("table1", "table2", "table3", "weights"))
     out = []
 
-    def add(claim, poster, ours, verdict):
-        out.append({"claim": claim, "poster": poster, "ours": ours, "verdict": verdict})
+    def add(claim, poster, ours, outcome):
+        out.append({"claim": claim, "poster": poster, "ours": ours, "verdict": outcome})
 
     comparisons = t1.get("comparisons", {})
     add("the joint 3D-CNN + LSTM beats the 3D-CNN", "+3.1 points (93.2 vs 90.1)",

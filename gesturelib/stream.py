@@ -50,9 +50,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from . import chalearn, clips, files, results
+from . import chalearn, cropping, files, results
 
-#: ``predict(clips) -> logits``: float clips (N, 2, 2, T, H, W) in [0, 1] to logits (N, 20).
+#: A classifier, ``clips -> logits``: float clips (N, 2, 2, T, H, W) in [0, 1] to logits (N, 20).
 Predictor = Callable[[torch.Tensor], torch.Tensor]
 
 _HIP = chalearn.JOINT_INDEX["HipCenter"]
@@ -116,7 +116,7 @@ class FrameCrops:
 class OnlineCropper:
     """Crop boxes of each new frame from the skeleton frames seen so far (see the module docstring)."""
 
-    def __init__(self, settings: clips.ClipSettings, frame_size: tuple[int, int], history: int = 40):
+    def __init__(self, settings: cropping.ClipSettings, frame_size: tuple[int, int], history: int = 40):
         self.settings, self.frame_size = settings, frame_size
         self.history = history
         self._recent: deque[tuple[int, np.ndarray]] = deque()  # (frame, joints' pixels) of recent tracked frames
@@ -134,17 +134,17 @@ class OnlineCropper:
         if self._last is None:
             return None
         recent = np.stack([joints for _, joints in self._recent] if self._recent else [self._last])
-        height = clips.person_height(recent)
-        body_side, hand_side = clips.crop_sides(height, self.settings, self.frame_size)
+        height = cropping.person_height(recent)
+        body_side, hand_side = cropping.crop_sides(height, self.settings, self.frame_size)
         if min(body_side, hand_side) < 2:
             return None
         width, frame_height = self.frame_size
         hip_x, hip_y = recent[:, _HIP].mean(axis=0)
         joints = self._last
-        body = clips.square_boxes([hip_x], [self.settings.body_bottom * hip_y - body_side], body_side,
-                                  width, frame_height)[0]
-        hands = [clips.square_boxes([joints[j, 0]], [joints[j, 1] - hand_side / 2], hand_side, width,
-                                    frame_height)[0] for j in _HANDS]
+        body = cropping.square_boxes([hip_x], [self.settings.body_bottom * hip_y - body_side], body_side,
+                                     width, frame_height)[0]
+        hands = [cropping.square_boxes([joints[j, 0]], [joints[j, 1] - hand_side / 2], hand_side, width,
+                                       frame_height)[0] for j in _HANDS]
         raised = (joints[_HIP, 1] - joints[list(_HANDS), 1].min()) / height
         return np.stack([body, *hands]), joints, float(raised)
 
@@ -161,19 +161,19 @@ class OnlineCropper:
         user_depth = np.empty((3, size, size), np.float32)
         for i, (x0, y0, x1, y1) in enumerate(boxes.tolist()):
             window = (slice(y0, y1), slice(x0, x1))
-            gray[i] = clips.gray_crop(convert("gray", color_bgr[window]), size)
-            coverage[i], user_depth[i] = clips.depth_crop(convert("depth", depth_bgr[window]),
-                                                          convert("mask", user_bgr[window]), size)
+            gray[i] = cropping.gray_crop(convert("gray", color_bgr[window]), size)
+            coverage[i], user_depth[i] = cropping.depth_crop(convert("depth", depth_bgr[window]),
+                                                             convert("mask", user_bgr[window]), size)
         return FrameCrops(number, gray, coverage, user_depth, joints[list(_HANDS), 1].astype(np.float32), raised)
 
 
-def span_clip(frames: Sequence[FrameCrops], settings: clips.ClipSettings) -> np.ndarray:
+def span_clip(frames: Sequence[FrameCrops], settings: cropping.ClipSettings) -> np.ndarray:
     """The uint8 clip (2, 2, T, size, size) of consecutive frames, as training cuts a gesture: T frames
     evenly spaced over the span, the highest hand over the span (mirrored when it is the left one),
     depth mapped over the clip."""
     if not frames:
         raise ValueError("a clip needs at least one frame")
-    picks = clips.sample_frames(1, len(frames), settings.frames, settings.sampling) - 1
+    picks = cropping.sample_frames(1, len(frames), settings.frames, settings.sampling) - 1
     left_y, right_y = np.mean([f.hands_y for f in frames], axis=0)
     mirrored = bool(left_y < right_y)
     hand = 1 if mirrored else 2
@@ -182,11 +182,11 @@ def span_clip(frames: Sequence[FrameCrops], settings: clips.ClipSettings) -> np.
     def streams(attribute: str) -> np.ndarray:
         return np.stack([np.stack([getattr(f, attribute)[k] for f in chosen]) for k in (0, hand)])
 
-    return clips.finish_clip(streams("gray"), streams("coverage"), streams("user_depth"), mirrored, settings)
+    return cropping.finish_clip(streams("gray"), streams("coverage"), streams("user_depth"), mirrored, settings)
 
 
 def clip_of_span(crops_by_number: dict[int, FrameCrops], span: tuple[int, int],
-                 settings: clips.ClipSettings) -> np.ndarray:
+                 settings: cropping.ClipSettings) -> np.ndarray:
     """:func:`span_clip` of the stored crops of frames ``span[0]..span[1]`` (frames without crops left out)."""
     return span_clip([crops_by_number[n] for n in range(span[0], span[1] + 1) if n in crops_by_number], settings)
 
@@ -271,23 +271,23 @@ def torch_predictor(model: torch.nn.Module) -> Predictor:
     return predict
 
 
-def probabilities(predict: Predictor, clip: np.ndarray) -> np.ndarray:
+def clip_probabilities(classifier: Predictor, clip: np.ndarray) -> np.ndarray:
     """Class probabilities (20,) of one uint8 clip."""
-    return batch_probabilities(predict, clip[None])[0]
+    return batch_probabilities(classifier, clip[None])[0]
 
 
 class Recogniser:
     """The causal recogniser: :meth:`step` one frame at a time, then :meth:`finish`.
 
-    ``predict`` turns clips into logits (:func:`torch_predictor`, or an ONNX
+    ``classifier`` turns clips into logits (:func:`torch_predictor`, or an ONNX
     Runtime session); ``scores_every_window`` False skips the sliding-window
     scores (spotting does not need them). ``seconds`` adds up the time spent
     cropping, in the model and in spotting.
     """
 
-    def __init__(self, predict: Predictor, settings: clips.ClipSettings, frame_size: tuple[int, int],
+    def __init__(self, classifier: Predictor, settings: cropping.ClipSettings, frame_size: tuple[int, int],
                  config: SpottingConfig = SpottingConfig(), scores_every_window: bool = True):
-        self.predict, self.settings, self.config = predict, settings, config
+        self.classifier, self.settings, self.config = classifier, settings, config
         self.scores_every_window = scores_every_window
         self.cropper = OnlineCropper(settings, frame_size, config.history)
         self.spotter = Spotter(config)
@@ -322,7 +322,7 @@ class Recogniser:
     def _probabilities(self, frames: list[FrameCrops]) -> np.ndarray:
         clip = span_clip(frames, self.settings)
         start = time.perf_counter()
-        result = probabilities(self.predict, clip)
+        result = clip_probabilities(self.classifier, clip)
         self.seconds["model"] += time.perf_counter() - start
         return result
 
@@ -340,7 +340,7 @@ class Recogniser:
 # Whole sequences
 
 
-def frames(sample: chalearn.Sample) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+def lockstep_frames(sample: chalearn.Sample) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
     """``(number, skeleton row, color BGR, depth BGR, user BGR)`` of every frame, in one sequential pass
     over the three videos in lockstep."""
     skeleton = sample.skeleton()
@@ -365,17 +365,17 @@ class SequenceResult:
         return [d.gesture for d in self.detections]
 
 
-def recognise(sample: chalearn.Sample, predict: Predictor, settings: clips.ClipSettings,
+def recognise(sample: chalearn.Sample, classifier: Predictor, settings: cropping.ClipSettings,
               config: SpottingConfig = SpottingConfig(), scores_every_window: bool = True,
               keep_crops: bool = False) -> tuple[SequenceResult, list[FrameCrops]]:
     """Run a :class:`Recogniser` over a whole sequence, frame by frame. With ``keep_crops`` the
     frames' crops come back too (for figures and for :func:`tune`)."""
-    recogniser = Recogniser(predict, settings, (sample.width, sample.height), config, scores_every_window)
+    recogniser = Recogniser(classifier, settings, (sample.width, sample.height), config, scores_every_window)
     scores = np.full((sample.num_frames, chalearn.NUM_CLASSES), np.nan, np.float32)
     heights = np.full(sample.num_frames, np.nan, np.float32)
     detections, kept = [], []
     decode, start = 0.0, time.perf_counter()
-    for number, row, color, depth, user in frames(sample):
+    for number, row, color, depth, user in lockstep_frames(sample):
         decode += time.perf_counter() - start
         scores[number - 1], decided = recogniser.step(number, row, color, depth, user, sample.convert)
         detections += decided
@@ -488,7 +488,7 @@ GRID = {"raise_on": (0.2, 0.3, 0.45), "raise_off": (0.0, 0.1, 0.2), "lead": (0, 
 
 
 def tune(observed: Iterable[tuple[Truth, list[FrameCrops]]], predictors: dict[str, Predictor],
-         settings: clips.ClipSettings, base: SpottingConfig = SpottingConfig(),
+         settings: cropping.ClipSettings, base: SpottingConfig = SpottingConfig(),
          grid: dict[str, Sequence] | None = None, batch_size: int = 64) -> dict[str, tuple[SpottingConfig, list[dict]]]:
     """For each model of ``predictors``, the configuration of ``grid`` with the best mean Jaccard index
     over the ``observed`` sequences (the validation users': their ground truth and their crops from
@@ -534,21 +534,21 @@ def tune(observed: Iterable[tuple[Truth, list[FrameCrops]]], predictors: dict[st
     return tuned
 
 
-def batch_probabilities(predict: Predictor, batch: np.ndarray, batch_size: int = 64) -> np.ndarray:
+def batch_probabilities(classifier: Predictor, batch: np.ndarray, batch_size: int = 64) -> np.ndarray:
     """Class probabilities (N, 20) of uint8 clips (N, 2, 2, T, H, W), ``batch_size`` at a time."""
     out = []
     for i in range(0, len(batch), batch_size):
         chunk = torch.from_numpy(batch[i:i + batch_size]).float().div_(255)
-        out.append(torch.softmax(predict(chunk), dim=1).numpy())
+        out.append(torch.softmax(classifier(chunk), dim=1).numpy())
     return np.concatenate(out)
 
 
-def observe(sample: chalearn.Sample, settings: clips.ClipSettings, history: int = SpottingConfig.history
+def observe(sample: chalearn.Sample, settings: cropping.ClipSettings, history: int = SpottingConfig.history
             ) -> list[FrameCrops]:
     """Every frame's crops of a sequence (what a :class:`Recogniser` keeps of each frame), without a model."""
     cropper = OnlineCropper(settings, (sample.width, sample.height), history)
     kept = []
-    for number, row, color, depth, user in frames(sample):
+    for number, row, color, depth, user in lockstep_frames(sample):
         crops = cropper.crop(number, row, color, depth, user, sample.convert)
         if crops is not None:
             kept.append(crops)
@@ -594,14 +594,14 @@ def spotting_errors(truth: Sequence[Sequence[int]], predicted: Sequence[Sequence
     return counts
 
 
-def throughput(sample: chalearn.Sample, predict: Predictor, settings: clips.ClipSettings,
+def throughput(sample: chalearn.Sample, classifier: Predictor, settings: cropping.ClipSettings,
                config: SpottingConfig = SpottingConfig()) -> dict[str, float]:
     """End-to-end speed of the recogniser on one sequence (decoding, cropping, the model every
     ``stride`` frames and at each decision, spotting): frames per second, the real-time factor
     against the sequence's own frame rate, milliseconds per frame by part, and the mean delay from a
     gesture's end to its decision (frames of video, plus the time to compute the decision)."""
     start = time.perf_counter()
-    result, _ = recognise(sample, predict, settings, config)
+    result, _ = recognise(sample, classifier, settings, config)
     seconds = time.perf_counter() - start
     fps = sample.num_frames / seconds
     decisions = [d.decided_at - d.end for d in result.detections]
@@ -654,7 +654,7 @@ def load_model(spec: str) -> torch.nn.Module:
 
     if spec in models.KINDS:
         if spec.startswith("student"):
-            return experiments.student(spec, seed=0, with_teacher=True)[0]
+            return experiments.trained_student(spec, seed=0, with_teacher=True)[0]
         return experiments.trained(spec)[0]
     path = Path(spec)
     folder = path.parent if path.name == "model.pt" else path
@@ -663,17 +663,17 @@ def load_model(spec: str) -> torch.nn.Module:
     return modelcache.load(folder)[0]
 
 
-def predict_folder(data: str | os.PathLike, model: torch.nn.Module, out: str | os.PathLike,
+def predict_folder(dataset_dir: str | os.PathLike, model: torch.nn.Module, out: str | os.PathLike,
                    config: SpottingConfig = SpottingConfig(), form: str = "fp32", split: str | None = None,
                    progress: bool = True) -> tuple[list[Path], dict[str, str]]:
-    """Write ``out/SampleNNNN_prediction.csv`` for every sequence of ``data`` (of ``split`` only,
+    """Write ``out/SampleNNNN_prediction.csv`` for every sequence of ``dataset_dir`` (of ``split`` only,
     when given). Returns the files written and the sequences skipped, with the reason (a corrupt
     zip, a missing skeleton, ...): one bad sequence does not stop the others."""
-    index = [info for info in chalearn.dataset_index(data) if split is None or info.split == split]
+    index = [info for info in chalearn.dataset_index(dataset_dir) if split is None or info.split == split]
     if not index:
-        raise ValueError(f"{data}: no sequences" + (f" in split {split!r}" if split else ""))
+        raise ValueError(f"{dataset_dir}: no sequences" + (f" in split {split!r}" if split else ""))
     predict = predictor(model, form)
-    settings = clips.settings_for(model.preset)
+    settings = cropping.settings_for(model.preset)
     written, skipped = [], {}
     for info in tqdm(index, desc="sequences", unit="seq", disable=not progress):
         try:

@@ -128,8 +128,8 @@ class History:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "History":
-        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+    def from_dict(cls, saved: dict[str, Any]) -> "History":
+        return cls(**{f.name: saved[f.name] for f in fields(cls) if f.name in saved})
 
     def best(self) -> dict[str, float]:
         """The metrics of the best epoch."""

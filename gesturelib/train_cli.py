@@ -51,7 +51,7 @@ def _datasets(args: argparse.Namespace) -> dict[str, Dataset]:
     for split in ("train", "validation"):
         if split not in available:
             raise ValueError(f"{args.data}: no {split!r} split to train with; splits: {sorted(available)}")
-    transform = data.augmentation(args.preset) if args.augment else None
+    transform = data.poster_augmentation(args.preset) if args.augment else None
     return {split: data.GestureClips(args.data, split, args.preset,
                                      transform=transform if split == "train" else None)
             for split in ("train", "validation", "test") if split in available}
@@ -69,7 +69,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="smoke-test mode: N random clips instead of a dataset")
     parser.add_argument("--out", type=Path, required=True, help="output folder (checkpoint, model, metrics)")
     parser.add_argument("--no-augment", dest="augment", action="store_false",
-                        help="train without gesturelib.data.augmentation")
+                        help="train without gesturelib.data.poster_augmentation")
     parser.add_argument("--epochs", type=int, default=defaults.epochs)
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
     parser.add_argument("--optimizer", choices=("adam", "sgd"), default=defaults.optimizer)

@@ -36,8 +36,9 @@ def initial_model(kind: str, seed: int = 0, preset: str = "course") -> nn.Module
     return models.build(kind, preset).eval()
 
 
-def weights_record(model: nn.Module, accuracy: float, scope: compress.Scope = "all") -> dict:
-    """The results file's "weights" entry: counts below 2^-100, 2^-24 and 1e-3 out of ``total``.
+def weights_record(model: nn.Module, accuracy_pct: float, scope: compress.Scope = "all") -> dict:
+    """The results file's "weights" entry: counts below 2^-100, 2^-24 and 1e-3 out of ``total``,
+    and the model's accuracy in percent (``accuracy_pct``).
 
     ``scope="all"`` counts every parameter, as the poster's "905 K of 1.15 M" does.
     """
@@ -47,7 +48,7 @@ def weights_record(model: nn.Module, accuracy: float, scope: compress.Scope = "a
         "below_2^-100": below[2.0**-100].selected,
         "below_2^-24": below[2.0**-24].selected,
         "below_1e-3": below[1e-3].selected,
-        "accuracy": float(accuracy),
+        "accuracy": float(accuracy_pct),
     }
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from gesturelib import chalearn, clipcache, clips
+from gesturelib import chalearn, clipcache, cropping
 from tiny_dataset import GESTURES, HEIGHT, WIDTH
 
 
@@ -66,7 +66,7 @@ def test_cache_is_reused_when_nothing_changed(dataset, tmp_path, monkeypatch):
 
 def test_cache_is_rebuilt_when_a_setting_or_a_source_file_changes(dataset, tmp_path):
     files = prepare(dataset, tmp_path)
-    wider_hand = dataclasses.replace(clips.settings_for("course"), hand_side=0.6)
+    wider_hand = dataclasses.replace(cropping.settings_for("course"), hand_side=0.6)
     changed = prepare(dataset, tmp_path, preset=wider_hand)
     assert changed["train"].parent != files["train"].parent
     assert not torch.equal(torch.load(changed["train"], weights_only=True)["clips"],
@@ -139,11 +139,11 @@ def test_streamed_clips_equal_clips_rendered_from_stacked_frames(dataset, sample
     # sample_clips crops each frame as it is decoded, one video at a time;
     # render_clip works on frames read and stacked first. Both must agree.
     sample = chalearn.open_sample(dataset / f"{sample_name}.zip")
-    settings = clips.settings_for("course")
-    streamed = clips.sample_clips(sample, settings, variable_length=variable_length)
+    settings = cropping.settings_for("course")
+    streamed = cropping.sample_clips(sample, settings, variable_length=variable_length)
     assert len(streamed) == len(GESTURES)
     for clip, gesture in zip(streamed, GESTURES):
-        geometry = clips.crop_boxes(sample.skeleton(), gesture, (WIDTH, HEIGHT), settings, variable_length)
-        stacked = clips.render_clip(geometry, sample.read_frames(geometry.frames, clips.MODALITIES), settings)
+        geometry = cropping.crop_boxes(sample.skeleton(), gesture, (WIDTH, HEIGHT), settings, variable_length)
+        stacked = cropping.render_clip(geometry, sample.read_frames(geometry.frames, cropping.MODALITIES), settings)
         np.testing.assert_array_equal(clip.clip, stacked)
     assert streamed[0].mirrored == (sample_name == "Sample0002")

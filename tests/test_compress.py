@@ -89,7 +89,7 @@ def test_scopes_select_the_documented_tensors(model):
     assert set(everything.per_layer) == {name for name, _ in model.named_parameters()}
     assert everything.total == sum(p.numel() for p in model.parameters())
     with pytest.raises(ValueError, match="scope"):
-        compress.sparsity(model, "biases")
+        compress.zero_weights(model, "biases")
 
 
 def test_counts_stats_and_histograms_agree_on_planted_values(model):
@@ -116,7 +116,7 @@ def test_counts_stats_and_histograms_agree_on_planted_values(model):
     assert set(by_type) == {"Conv3d", "Conv2d", "LSTM", "Linear"}
     assert by_type["LSTM"].total == model.lstm.weight_ih_l0.numel() + model.lstm.weight_hh_l0.numel()
     narrow = compress.log2_histograms(model, group_by="all", edges=np.arange(-20.0, 0.0))["all"]
-    assert narrow.under >= 3 and narrow.total == compress.sparsity(model).total
+    assert narrow.under >= 3 and narrow.total == compress.zero_weights(model).total
 
 
 # --------------------------------------------------------------------------- pruning
@@ -175,7 +175,7 @@ def _channels_last(module, *names):
 
 def test_pruning_works_on_a_channels_last_model(trained):
     """train.fit leaves a CPU model in channels_last_3d, where torch's global pruning cannot flatten conv weights."""
-    model, (x, _) = copy.deepcopy(trained[0]), trained[1]
+    model = copy.deepcopy(trained[0])
     _channels_last(model.conv3d, "weight")
     assert not model.conv3d.weight.is_contiguous()
     first = compress.prune_global_magnitude(model, 0.5, permanent=False)

@@ -8,7 +8,7 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from gesturelib import chalearn, clips, data
+from gesturelib import chalearn, cropping, data
 from gesturelib.figures import cropviz
 from tiny_dataset import GESTURES  # user 2 is left-handed
 
@@ -67,8 +67,8 @@ def test_crop_box_figure_draws_the_librarys_boxes(train):
     titles = _all_titles(fig)
     assert {"body · gray", "body · depth", "hand · gray", "hand · depth"} <= set(titles)
     assert "Sample0001" in fig.get_suptitle() and "3 perfetto" in fig.get_suptitle()
-    geometry = clips.crop_boxes(sample.skeleton(), gesture, (sample.width, sample.height),
-                                clips.settings_for("course"))
+    geometry = cropping.crop_boxes(sample.skeleton(), gesture, (sample.width, sample.height),
+                                   cropping.settings_for("course"))
     k = len(geometry.frames) // 2
     rectangles = {patch.get_label(): patch for patch in fig.axes[0].patches}
     body = rectangles["body box (1.3 h)"]
@@ -110,14 +110,14 @@ def test_stream_strips_show_the_clip_values(train):
 def test_augmentation_figure_is_reproducible_and_leaves_the_global_rng_alone(train):
     clip = train[0][0]
     state = torch.get_rng_state()
-    fig = cropviz.plot_augmentations(clip, data.augmentation("course"), draws=2, seed=3, frames=3)
+    fig = cropviz.plot_augmentations(clip, data.poster_augmentation("course"), draws=2, seed=3, frames=3)
     assert torch.equal(state, torch.get_rng_state())
     columns = 2 * (3 + 1) + 1                                    # 3 gray + 1 depth per stream, a gap
     assert len(fig.axes) == 3 * columns
     image = lambda f, n: f.axes[n].images[0].get_array()         # noqa: E731
     assert np.allclose(image(fig, 0), clip[0, 0, 0].numpy())    # row 0 is the original
     assert not np.allclose(image(fig, columns), image(fig, 0))   # row 1 is moved
-    again = cropviz.plot_augmentations(clip, data.augmentation("course"), draws=2, seed=3, frames=3)
+    again = cropviz.plot_augmentations(clip, data.poster_augmentation("course"), draws=2, seed=3, frames=3)
     assert np.array_equal(image(again, columns), image(fig, columns))
     assert fig.axes[0].get_ylabel() == "original" and fig.axes[columns].get_ylabel() == "draw 1"
 
@@ -139,7 +139,7 @@ def test_value_table_and_histograms_on_known_values():
 
 def test_settings_table_lists_every_field_with_its_meaning():
     table = cropviz.settings_table()
-    assert list(table.index) == [field.name for field in dataclasses.fields(clips.ClipSettings)]
+    assert list(table.index) == [field.name for field in dataclasses.fields(cropping.ClipSettings)]
     assert list(table.columns) == ["course", "paper", "meaning"]
     assert table.loc["frames", "course"] == 16 and table.loc["size", "paper"] == 64
     assert table.loc["body_bottom", "meaning"].startswith("Bottom edge of the body square")

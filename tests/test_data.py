@@ -38,7 +38,7 @@ def test_items_have_the_contract_shape_dtype_and_range(cached):
 
 def test_augmentation_moves_all_frames_and_channels_of_a_stream_together():
     torch.manual_seed(0)
-    augmented = data.augmentation("course")(still_clip())
+    augmented = data.poster_augmentation("course")(still_clip())
     assert augmented.shape == (2, 2, 16, 32, 32)
     for stream in augmented:
         assert torch.equal(stream, stream[:1, :1].expand_as(stream))  # every frame, both channels alike
@@ -50,7 +50,7 @@ def test_augmentation_moves_all_frames_and_channels_of_a_stream_together():
 
 @pytest.mark.parametrize("preset", ["course", "paper"])
 def test_augmentation_is_bit_for_bit_one_v2_random_affine_call_per_stream(preset):
-    augment = data.augmentation(preset)
+    augment = data.poster_augmentation(preset)
     frames, size = (16, 32) if preset == "course" else (32, 64)
     for seed in range(5):
         clip = torch.rand(2, 2, frames, size, size, generator=torch.Generator().manual_seed(seed))
@@ -63,7 +63,7 @@ def test_augmentation_is_bit_for_bit_one_v2_random_affine_call_per_stream(preset
 
 def test_augmentation_differs_between_clips_of_a_batch(cached):
     dataset, cache = cached
-    train = data.GestureClips(dataset, "train", cache_dir=cache, transform=data.augmentation("course"))
+    train = data.GestureClips(dataset, "train", cache_dir=cache, transform=data.poster_augmentation("course"))
     train.clips = torch.stack([train.clips[0]] * 4)  # four copies of one clip
     clips, _ = next(iter(data.make_loader(train, batch_size=4, shuffle=False, seed=0)))
     for i in range(1, 4):
@@ -72,7 +72,7 @@ def test_augmentation_differs_between_clips_of_a_batch(cached):
 
 def test_same_seed_gives_same_batches_and_augmentations(cached):
     dataset, cache = cached
-    train = data.GestureClips(dataset, "train", cache_dir=cache, transform=data.augmentation("course"))
+    train = data.GestureClips(dataset, "train", cache_dir=cache, transform=data.poster_augmentation("course"))
 
     def epochs(seed, num_workers=0):
         loader = data.make_loader(train, batch_size=2, shuffle=True, seed=seed, num_workers=num_workers)
@@ -101,7 +101,7 @@ def test_same_seed_gives_same_batches_and_augmentations(cached):
 def test_unknown_preset_and_split_are_clear_errors(cached):
     dataset, cache = cached
     with pytest.raises(ValueError, match="unknown clip preset"):
-        data.augmentation("huge")
+        data.poster_augmentation("huge")
     with pytest.raises(ValueError, match="no sequences in split"):
         data.GestureClips(dataset, "holdout", cache_dir=cache)
 
@@ -109,7 +109,7 @@ def test_unknown_preset_and_split_are_clear_errors(cached):
 def test_epoch_views_depend_on_epoch_and_index_only(cached):
     dataset, cache = cached
     plain = data.GestureClips(dataset, "train", "course", cache_dir=cache)
-    views = data.EpochViews(torch.utils.data.Subset(plain, [0, 1, 0]), data.augmentation("course"), seed=0)
+    views = data.EpochViews(torch.utils.data.Subset(plain, [0, 1, 0]), data.poster_augmentation("course"), seed=0)
     views.set_epoch(3)
     torch.manual_seed(123)
     first = [views[i][0] for i in range(3)]
@@ -142,7 +142,7 @@ def test_the_trainer_tells_epoch_views_the_epoch(cached):
 
     seen = []
     dataset, cache = cached
-    views = Recording(data.GestureClips(dataset, "train", "course", cache_dir=cache), data.augmentation("course"))
+    views = Recording(data.GestureClips(dataset, "train", "course", cache_dir=cache), data.poster_augmentation("course"))
     config = train.TrainConfig(epochs=2, batch_size=8, num_threads=1)
     train.fit(models.build("student_small", "course"), views, None, config, progress=False)
     assert seen == [0, 1] and views.epoch == 1

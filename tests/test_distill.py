@@ -151,7 +151,7 @@ def test_cached_criterion_and_with_teacher_logits_equal_kd_loss():
     teacher = _teacher()
     clips, labels = torch.randn(7, 4), torch.tensor([0, 1, 2, 1, 0, 2, 2])
     dataset = TensorDataset(clips, labels)
-    logits = distill.teacher_logits(teacher, dataset, batch_size=3)
+    logits = distill.precompute_teacher_logits(teacher, dataset, batch_size=3)
     with torch.no_grad():
         expected_logits = teacher.eval()(clips)
     torch.testing.assert_close(logits, expected_logits)
@@ -285,7 +285,7 @@ def test_train_student_caches_each_teacher_setting_separately(tiny_run, monkeypa
         raise AssertionError("a cached student was trained again")
 
     monkeypatch.setattr(modelcache, "fit", must_not_run)
-    monkeypatch.setattr(distill, "teacher_logits", must_not_run)
+    monkeypatch.setattr(distill, "precompute_teacher_logits", must_not_run)
     for name, settings in runs.items():
         student, _ = distill.train_student("student_small", "course", augmented, val, config, **options, **settings)
         torch.testing.assert_close(torch.cat([p.flatten() for p in student.parameters()]), weights[name])

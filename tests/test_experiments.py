@@ -7,18 +7,18 @@ from gesturelib import experiments, modelcache
 
 
 def test_run_stands_for_a_recipe_call():
-    run = experiments.run("student", "student_small", seed=1, T=2.0)
-    assert run == experiments.run("student", "student_small", T=2.0, seed=1)  # order does not matter
+    run = experiments.run_recipe("student", "student_small", seed=1, T=2.0)
+    assert run == experiments.run_recipe("student", "student_small", T=2.0, seed=1)  # order does not matter
     assert run.options == (("T", 2.0), ("seed", 1))
     with pytest.raises(ValueError, match="unknown recipe"):
-        experiments.run("distilled", "student_small")
+        experiments.run_recipe("distilled", "student_small")
 
 
 def test_longest_runs_are_handed_out_first(monkeypatch):
     monkeypatch.setattr(experiments, "budget", lambda: experiments.FULL)  # the caps of full mode
-    runs = [experiments.run("trained", "student_small"), experiments.run("student", "student_small", seed=1),
-            experiments.run("trained", "lstm"), experiments.run("student", "student_medium", seed=1),
-            experiments.run("student", "student_small", seed=1, epochs=5)]
+    runs = [experiments.run_recipe("trained", "student_small"), experiments.run_recipe("student", "student_small", seed=1),
+            experiments.run_recipe("trained", "lstm"), experiments.run_recipe("student", "student_medium", seed=1),
+            experiments.run_recipe("student", "student_small", seed=1, epochs=5)]
     order = sorted(runs, key=experiments.expected_cost, reverse=True)
     # the LSTM baseline, then the medium student, then the small ones (a distilled student reads
     # its teacher's logits: it costs what a labels-only one does), then the short run
@@ -31,9 +31,9 @@ def test_every_chapter_model_trains_on_one_thread():
 
 @pytest.mark.slow
 def test_side_by_side_training_equals_training_in_the_notebook(quick_data):
-    runs = [experiments.run("trained", "student_small", seed=seed) for seed in (0, 1)]
-    same_model = experiments.run("student", "student_small", seed=1, with_teacher=False,  # = trained(...)
-                                 epochs=experiments.QUICK.epochs["student_small"])
+    runs = [experiments.run_recipe("trained", "student_small", seed=seed) for seed in (0, 1)]
+    same_model = experiments.run_recipe("student", "student_small", seed=1, with_teacher=False,  # = trained(...)
+                                        epochs=experiments.QUICK.epochs["student_small"])
     assert same_model != runs[1]
     assert experiments.train_all([*runs, same_model], workers=2, progress=False) == 2  # two workers, two models
     assert experiments.train_all(runs, workers=2, progress=False) == 0  # both cached now
@@ -54,7 +54,7 @@ def test_side_by_side_training_equals_training_in_the_notebook(quick_data):
 
 @pytest.mark.slow
 def test_side_by_side_students_share_one_teacher_pass_per_epoch_and_match_a_lone_run(quick_data):
-    runs = [experiments.run("student", "student_small", seed=seed) for seed in (0, 1)]
+    runs = [experiments.run_recipe("student", "student_small", seed=seed) for seed in (0, 1)]
     assert experiments.train_all(runs, workers=2, progress=False) == 3  # the teacher first, then both students
     stored = sorted((quick_data / "quick" / "teacher-targets").rglob("*.pt"))
     epochs = experiments.QUICK.epochs["student_small"]
@@ -101,5 +101,5 @@ def test_fewer_users_and_the_temperature_rule(quick_data):
     again = indices.index(indices[0], 1)
     assert not torch.equal(views[0][0], views[again][0])
     T = experiments.temperature(s)
-    logits, _ = experiments.train.predict(experiments.teacher(s), s.train_plain)
+    logits, _ = experiments.train.predict(experiments.trained_teacher(s), s.train_plain)
     assert T == experiments.distill.entropy_temperature(logits, experiments.TEMPERATURE_CANDIDATES)

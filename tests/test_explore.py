@@ -12,9 +12,9 @@ from matplotlib.figure import Figure
 from gesturelib import chalearn, runtime
 from gesturelib.figures import explore
 from gesturelib.synth import generate
-from gesturelib.synth.gestures import TIME_REVERSE_PAIRS, TWO_HANDED
+from gesturelib.synth.choreography import TIME_REVERSE_PAIRS, TWO_HANDED
 from gesturelib.synth.scales import Scale
-from gesturelib.synth.timeline import REAL_STATISTICS
+from gesturelib.synth.pacing import REAL_STATISTICS
 
 TINY = Scale("tiny", 160, 120, (1, 1, 1), gesture_counts=(3,), frames_scale=0.12)
 

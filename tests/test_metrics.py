@@ -32,7 +32,7 @@ def test_most_confused_pairs_come_most_frequent_first():
     cm = metrics.confusion_matrix(PREDICTED, LABELS)
     pairs = metrics.most_confused(cm, top=5)
     assert [(p.true, p.predicted, p.count) for p in pairs] == [("3 perfetto", "2 vieniqui", 2),
-                                                              ("1 vattene", "2 vieniqui", 1)]
+                                                               ("1 vattene", "2 vieniqui", 1)]
     assert pairs[0].rate == pytest.approx(2 / 3)
 
 
@@ -45,7 +45,7 @@ def test_confusion_figure_names_every_class():
     cm = metrics.confusion_matrix(PREDICTED, LABELS)
     fig = modelviz.plot_confusion_matrix(cm, title="test")
     ax = fig.axes[0]
-    assert [t.get_text() for t in ax.get_yticklabels()] == metrics.class_names()
+    assert [t.get_text() for t in ax.get_yticklabels()] == metrics.named_classes()
     assert "62.5%" in ax.get_title()
     assert ax.get_xlabel() == "predicted gesture"
     plt.close(fig)

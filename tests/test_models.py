@@ -252,11 +252,11 @@ def test_unknown_kind_or_preset_is_rejected():
 
 
 def test_a_preset_names_one_clip_recipe_and_one_set_of_widths():
-    from gesturelib import clips
+    from gesturelib import cropping
 
-    assert models.PRESETS == tuple(clips.PRESETS) == tuple(models.ARCHITECTURES)
+    assert models.PRESETS == tuple(cropping.PRESETS) == tuple(models.ARCHITECTURES)
     for preset in models.PRESETS:
-        settings = clips.settings_for(preset)
+        settings = cropping.settings_for(preset)
         assert models.input_shape(preset) == (2, 2, settings.frames, settings.size, settings.size)
         model = models.build("joint", preset)
         assert model(torch.zeros(1, *models.input_shape(preset))).shape == (1, models.NUM_CLASSES)

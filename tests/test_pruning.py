@@ -90,7 +90,7 @@ def test_magnitude_table_counts_planted_weights(tiny):
 
 
 def test_weights_record_counts_every_parameter(tiny):
-    record = weight_magnitudes.weights_record(_planted(tiny), accuracy=42.0)
+    record = weight_magnitudes.weights_record(_planted(tiny), accuracy_pct=42.0)
     assert record["total"] == models.count_params(tiny)
     # batch norm's bias starts at zero: scope "all" counts it, like the poster's total
     bn_zeros = int((tiny.bn.bias == 0).sum())
@@ -150,27 +150,27 @@ def test_prune_and_finetune_keeps_pruned_weights_at_zero(tiny):
     config = train.TrainConfig(epochs=2, batch_size=8, lr=0.01, seed=0, num_threads=1)
     keys = list(tiny.state_dict())
     tuned, history = pruning.prune_and_finetune(tiny, 0.6, _dataset(), _dataset(12, seed=1), config,
-                                                    progress=False)
+                                                progress=False)
     assert len(history.epoch) == 2
     assert list(tuned.state_dict()) == keys and not torch.nn.utils.prune.is_pruned(tuned)
-    count = compress.sparsity(tuned)
+    count = compress.zero_weights(tuned)
     assert count.selected == round(0.6 * count.total)
     # the weights kept are the largest of the original and they did train
     mask = tuned.fc.weight != 0
     assert not torch.equal(tuned.fc.weight[mask], tiny.fc.weight[mask])
-    assert compress.sparsity(tiny).selected == 0  # the original is untouched
+    assert compress.zero_weights(tiny).selected == 0  # the original is untouched
 
 
 def test_sparsity_curve_measures_each_level(tiny):
     config = train.TrainConfig(epochs=1, batch_size=8, seed=0, num_threads=1)
     test_set = _dataset(12, seed=2)
     curve = pruning.sparsity_curve(tiny, [0.0, 0.5, 0.9], _dataset(), None, test_set, config,
-                                       finetune_at=[0.0, 0.9], progress=False)
+                                   finetune_at=[0.0, 0.9], progress=False)
     assert curve.sparsity == [0.0, 0.5, 0.9]
     assert curve.acc_pruned[0] == train.accuracy_percent(tiny, test_set)
     assert curve.acc_finetuned[1] is None and set(curve.finetuned) == {0.0, 0.9}
     assert all(0.0 <= a <= 100.0 for a in curve.acc_pruned + [curve.acc_finetuned[0], curve.acc_finetuned[2]])
-    assert compress.sparsity(curve.finetuned[0.9]).fraction == pytest.approx(0.9, abs=0.01)
+    assert compress.zero_weights(curve.finetuned[0.9]).fraction == pytest.approx(0.9, abs=0.01)
     assert curve.acc_finetuned[2] == train.accuracy_percent(curve.finetuned[0.9], test_set)
     assert set(curve.record()) == {"sparsity", "acc_pruned", "acc_finetuned"}
     layers = compressviz.layer_sparsity({"0.9": curve.finetuned[0.9], "dense": tiny})
@@ -210,7 +210,7 @@ def test_reloaded_models_carry_the_file_values(student, fmt, channels_last):
 def test_table3_rows_report_file_sizes_and_accuracies(student, clips, tmp_path):
     sparse = pruning.pruned_copy(copy.deepcopy(student).to(memory_format=torch.channels_last_3d), 0.8)
     rows = pruning.table3_rows({"student_small": student, "student_small_sparse": sparse}, clips,
-                                   sparsity=0.8, progress=False)
+                               sparsity=0.8, progress=False)
     dense_row, sparse_row = rows["student_small"], rows["student_small_sparse"]
     assert dense_row["params"] == models.count_params(student)
     assert dense_row["fp32_mb"] * pruning.MB == compress.save_model(student, tmp_path / "a", "fp32")
@@ -244,8 +244,8 @@ def test_paper_sizes_are_files_of_the_architecture():
     assert 2 * params < dense["paper_fp16_mb"] * pruning.MB < 0.6 * dense["paper_fp32_mb"] * pruning.MB
     sparse = pruning.paper_sizes("student_small", sparsity=0.75, preset="course")
     initial = weight_magnitudes.initial_model("student_small", preset="course")
-    weights = compress.sparsity(initial).total
-    zero_at_start = compress.sparsity(initial, "all").selected  # batch norm's biases start at exactly 0
+    weights = compress.zero_weights(initial).total
+    zero_at_start = compress.zero_weights(initial, "all").selected  # batch norm's biases start at exactly 0
     assert sparse["paper_params"] == params - round(0.75 * weights) - zero_at_start
     assert sparse["paper_fp16_mb"] < sparse["paper_fp32_mb"] < 0.5 * dense["paper_fp32_mb"]
 
@@ -263,7 +263,7 @@ def test_latency_record_and_table():
     lats = [export.Latency("fp32", 2.0, 2.5, 10, 1), export.Latency("int8", 1.5, 2.0, 10, 1, "int8 note"),
             export.Latency("onnxruntime", 1.0, 1.2, 10, 1), export.Latency("fp16", None, None, 0, 1, "no fp16")]
     assert pruning.latency_record(lats) == {"fp32": 2.0, "int8": 1.5, "onnxruntime": 1.0, "fp16": None,
-                                                "fp16_note": "no fp16"}
+                                            "fp16_note": "no fp16"}
     frame = compressviz.latency_frame({"dense": lats, "sparse": lats})
     assert list(frame.columns) == ["dense (ms)", "sparse (ms)", "runs", "note"]
     assert frame.loc["int8", "sparse (ms)"] == 1.5
@@ -274,7 +274,7 @@ def test_latency_record_and_table():
 def test_fp32_latency_times_each_model_with_the_threads_asked(student, clips):
     before = torch.get_num_threads()
     medians = pruning.fp32_latency_ms({"dense": student, "sparse": pruning.pruned_copy(student, 0.8)},
-                                          clips.tensors[0], runs=3)
+                                      clips.tensors[0], runs=3)
     assert set(medians) == {"dense", "sparse"} and all(m > 0 for m in medians.values())
     assert torch.get_num_threads() == before
 
@@ -313,15 +313,15 @@ def test_sparse_vs_dense_pairs_a_pruned_fine_tune_with_a_dense_one(tiny):
     assert comparison["verdict"] in stats.VERDICTS[:3]
     for seed, (model, _) in students.items():
         dense, sparse = result.models[seed]
-        assert compress.sparsity(model).selected == 0  # the students are untouched
-        assert compress.sparsity(dense).selected == 0 and not torch.equal(dense.fc.weight, model.fc.weight)
-        assert compress.sparsity(sparse).fraction == pytest.approx(0.6, abs=0.01)
+        assert compress.zero_weights(model).selected == 0  # the students are untouched
+        assert compress.zero_weights(dense).selected == 0 and not torch.equal(dense.fc.weight, model.fc.weight)
+        assert compress.zero_weights(sparse).fraction == pytest.approx(0.6, abs=0.01)
         assert result.base[seed] == train.accuracy_percent(model, splits.test)
         assert result.dense[seed] == train.accuracy_percent(dense, splits.test)
         assert result.sparse[seed] == train.accuracy_percent(sparse, splits.test)
         # the control is the fine-tune of the prune-and-fine-tune recipe at sparsity 0: same seed, same batches
         again, _ = pruning.finetuned_copy(model, splits.train, splits.validation,
-                                              dataclasses.replace(config, seed=seed), progress=False)
+                                          dataclasses.replace(config, seed=seed), progress=False)
         assert all(torch.equal(a, b) for a, b in zip(again.state_dict().values(), dense.state_dict().values()))
     record = result.record()
     assert record["verdict"] == comparison["verdict"] and record["sparsity"] == 0.6 and record["finetune_epochs"] == 1

@@ -32,10 +32,10 @@ def test_entropy_grows_with_temperature_towards_log2_classes():
 def test_render_draws_the_softened_softmax_at_the_slider_values():
     torch.manual_seed(0)
     logits = 4 * torch.randn(3, 20)
-    render = softmax_viz.softmax_renderer(logits, NAMES, true_classes=[5, 6, 7])
+    draw = softmax_viz.softmax_renderer(logits, NAMES, true_classes=[5, 6, 7])
     heights = {}
     for T in (1.0, 5.0):
-        figure = render(2, T)
+        figure = draw(2, T)
         ax = figure.axes[0]
         heights[T] = np.array([bar.get_height() for bar in ax.patches])
         np.testing.assert_allclose(heights[T], distill.softened_softmax(logits[2], T).numpy(), rtol=1e-6)
@@ -44,7 +44,7 @@ def test_render_draws_the_softened_softmax_at_the_slider_values():
         assert ax.patches[7].get_edgecolor()[:3] == matplotlib.colors.to_rgb("red")
     assert not np.allclose(heights[1.0], heights[5.0])  # moving the slider changes the bars
     assert heights[5.0].max() < heights[1.0].max()  # and higher T flattens them
-    other_clip = np.array([bar.get_height() for bar in render(0, 1.0).axes[0].patches])
+    other_clip = np.array([bar.get_height() for bar in draw(0, 1.0).axes[0].patches])
     np.testing.assert_allclose(other_clip, distill.softened_softmax(logits[0], 1.0).numpy(), rtol=1e-6)
 
 
@@ -91,7 +91,7 @@ def test_figures_are_labelled():
 
 
 def test_similarity_by_relation_averages_both_directions_of_each_pair():
-    from gesturelib.synth.gestures import RELATIONS, TIME_REVERSE_PAIRS
+    from gesturelib.synth.choreography import RELATIONS, TIME_REVERSE_PAIRS
 
     similarity = np.full((20, 20), 0.01)
     np.fill_diagonal(similarity, 0.5)

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from gesturelib import chalearn, clips, models, runtime, stream
+from gesturelib import chalearn, cropping, models, runtime, stream
 
-SETTINGS = clips.settings_for("course")
+SETTINGS = cropping.settings_for("course")
 SHARED_GT = runtime.real_labels_dir()
 
 
@@ -31,7 +31,7 @@ def predict():
 
 def test_scores_at_a_frame_do_not_depend_on_later_frames(sample, predict):
     """Causality: frames after t are replaced by other frames; everything up to t stays the same."""
-    frames = list(stream.frames(sample))
+    frames = list(stream.lockstep_frames(sample))
     t = len(frames) // 2
     rng = np.random.default_rng(0)
     altered = frames[:t] + [(n, row[::-1].copy(), rng.integers(0, 255, c.shape, np.uint8), d[::-1].copy(), u)
@@ -101,7 +101,7 @@ def test_recognise_reports_every_frame_and_spots_in_order(sample, predict):
     assert set(result.seconds) == {"decode", "crop", "model", "spotting"}
     # the stored crops give back the very detections of the online run
     by_number = {f.number: f for f in kept}
-    classify = lambda span: stream.probabilities(predict, stream.clip_of_span(by_number, span, SETTINGS))  # noqa: E731
+    classify = lambda span: stream.clip_probabilities(predict, stream.clip_of_span(by_number, span, SETTINGS))  # noqa: E731
     assert stream.spot(kept, sample.num_frames, stream.SpottingConfig(), classify) == result.detections
 
 

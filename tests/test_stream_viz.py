@@ -22,8 +22,8 @@ def _crops(numbers):
 
 def test_timeline_shows_truth_each_model_probabilities_and_hand_height():
     result = _result()
-    figure = stream_viz.timeline(result, [(5, 32, 70)], {"model a": result.gestures, "model b": [(7, 10, 20)]},
-                                 stream.SpottingConfig())
+    figure = stream_viz.plot_spotting(result, [(5, 32, 70)], {"model a": result.gestures, "model b": [(7, 10, 20)]},
+                                      stream.SpottingConfig())
     top, middle, bottom = figure.axes[:3]
     assert [t.get_text() for t in top.get_yticklabels()] == ["model b", "model a", "ground truth"]
     colours = [tuple(np.round(c.get_facecolor()[0][:3], 2)) for c in top.collections]
@@ -33,10 +33,10 @@ def test_timeline_shows_truth_each_model_probabilities_and_hand_height():
 
 
 def test_the_scrubber_draws_crops_and_the_probabilities_at_a_frame():
-    render = stream_viz.frame_renderer(_result(), _crops(range(10, 121)))
-    late = render(60)
+    draw = stream_viz.frame_renderer(_result(), _crops(range(10, 121)))
+    late = draw(60)
     body, hand, bars = late.axes
     assert "frame 60" in bars.get_title() and len(bars.patches) == 20
     assert body.images and hand.images
-    early = render(5)  # not tracked yet, no window yet
+    early = draw(5)  # not tracked yet, no window yet
     assert early.axes[0].texts and early.axes[2].texts

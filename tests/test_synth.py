@@ -15,16 +15,16 @@ from gesturelib import chalearn, runtime
 import gesturelib.synth as synth
 from gesturelib.synth import GENERATOR_VERSION, ensure_dataset, generate, scales
 from gesturelib.synth.__main__ import main as cli_main
-from gesturelib.synth.body import Body, mirror_joints
-from gesturelib.synth.camera import Camera
-from gesturelib.synth.gestures import (CLOSE_PAIRS, SHAPE_ONLY_GROUPS, TIME_REVERSE_PAIRS, TWO_HANDED,
-                                       distractors, evaluate, programs)
-from gesturelib.synth.motion import body_frame_joints, canonical_tracks, sequence_motion, skeleton_rows
+from gesturelib.synth.anatomy import Body, mirror_joints
+from gesturelib.synth.choreography import (CLOSE_PAIRS, SHAPE_ONLY_GROUPS, TIME_REVERSE_PAIRS, TWO_HANDED,
+                                           distractors, evaluate, programs)
+from gesturelib.synth.movement import (TRACKER_BIAS, body_frame_joints, canonical_tracks, sequence_motion,
+                                       skeleton_rows)
+from gesturelib.synth.optics import Camera
+from gesturelib.synth.pacing import REAL_STATISTICS, nominal_length, plan_timeline, timing_statistics
+from gesturelib.synth.performers import NUM_USERS, make_users
 from gesturelib.synth.scales import Scale
 from gesturelib.synth.sequence import SequenceSpec, balanced_classes, plan_sequences, write_sequence
-from gesturelib.synth.timeline import REAL_STATISTICS, nominal_length, plan_timeline, timing_statistics
-from gesturelib.synth.motion import TRACKER_BIAS
-from gesturelib.synth.users import NUM_USERS, make_users
 
 REAL_GT = runtime.real_labels_dir()
 J = chalearn.JOINT_INDEX
@@ -420,7 +420,7 @@ def test_presets_validate_their_settings():
 
 
 def test_one_table_of_class_relations_follows_the_design():
-    from gesturelib.synth.gestures import CLOSE_PAIRS, SHAPE_ONLY_GROUPS, TIME_REVERSE_PAIRS, related, relation
+    from gesturelib.synth.choreography import CLOSE_PAIRS, SHAPE_ONLY_GROUPS, TIME_REVERSE_PAIRS, related, relation
 
     a, b = TIME_REVERSE_PAIRS[0]
     assert relation(a, b) == relation(b, a) == "time reverse" and related(a, "time reverse") == [b]

@@ -8,7 +8,7 @@ zip. Tests get it through ``conftest``'s ``tiny_dataset`` fixture.
 
 import numpy as np
 
-from gesturelib import chalearn, clips
+from gesturelib import chalearn, cropping
 
 WIDTH, HEIGHT, FRAMES = 96, 72, 30
 GESTURES = [(3, 3, 12), (11, 15, 26)]
@@ -39,7 +39,7 @@ def write_sequence(path, left_handed=False, untracked=()):
             gray, depth, mask, joints = scene(t)
             if left_handed:
                 gray, depth, mask = gray[:, ::-1], depth[:, ::-1], mask[:, ::-1]
-                joints = clips.mirror_skeleton(joints[None], WIDTH)[0]
+                joints = cropping.mirror_skeleton(joints[None], WIDTH)[0]
             if t in untracked:
                 joints = np.zeros_like(joints)
             color = np.repeat(np.ascontiguousarray(gray)[..., None], 3, axis=2)

@@ -163,7 +163,7 @@ def layer_sparsity(models_: Mapping[str, nn.Module], scope: compress.Scope = "we
     """Fraction of exact zeros in each weight tensor (rows), one column per model."""
     columns = {}
     for label, model in models_.items():
-        per_layer = compress.sparsity(model, scope).per_layer
+        per_layer = compress.zero_weights(model, scope).per_layer
         columns[label] = {name: zeros / total for name, (zeros, total) in per_layer.items()}
     return pd.DataFrame(columns)
 

@@ -1,6 +1,6 @@
 """Figures and tables of the cropping chapter (notebook 02): how one gesture becomes a clip tensor.
 
-Each function shows one step of :mod:`gesturelib.clips` on the files of a
+Each function shows one step of :mod:`gesturelib.cropping` on the files of a
 dataset folder (embedded or real ChaLearn): where the body and hand crops lie
 on a frame and how the skeleton places them (:func:`plot_crop_boxes`), which
 hand counts as the gesturing one and what mirroring does
@@ -8,7 +8,7 @@ hand counts as the gesturing one and what mirroring does
 one clip under several random augmentations (:func:`plot_augmentations`), the
 values a model receives (:func:`value_table`, :func:`plot_value_histograms`)
 and every setting of the recipe (:func:`settings_table`). The crops shown are
-the library's own (:func:`clips.crop_boxes`, :func:`clips.render_clip`, the
+the library's own (:func:`cropping.crop_boxes`, :func:`cropping.render_clip`, the
 clip cache): nothing is recomputed here. Figures are plain
 :class:`matplotlib.figure.Figure` objects, not registered with pyplot.
 """
@@ -30,10 +30,10 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
-from .. import chalearn, clips
+from .. import chalearn, cropping
 from ..chalearn import GESTURES, JOINT_INDEX, PIXEL
 from .explore import draw_skeleton
-from ..synth.users import read_users_csv
+from ..synth.performers import read_users_csv
 
 __all__ = ["DPI", "STREAM_ROWS", "locate", "first_of_class", "handedness", "mirrored_example", "describe",
            "mirroring_table",
@@ -43,7 +43,7 @@ __all__ = ["DPI", "STREAM_ROWS", "locate", "first_of_class", "handedness", "mirr
 #: Resolution of the figures (moderate, so the committed notebook stays small).
 DPI = 80
 #: Every (stream, channel) image of a clip, in tensor order.
-STREAM_ROWS: tuple[tuple[str, str], ...] = tuple((s, c) for s in clips.STREAMS for c in clips.CHANNELS)
+STREAM_ROWS: tuple[tuple[str, str], ...] = tuple((s, c) for s in cropping.STREAMS for c in cropping.CHANNELS)
 #: Box colours: the same in the full frame and around the crops cut from it.
 BOX_COLOURS = {"body": "lime", "hand": "magenta"}
 _HAND_COLOURS = {"left": "tab:cyan", "right": "tab:orange"}   # as explore.draw_skeleton's sides
@@ -111,9 +111,9 @@ def handedness(folder: str | Path) -> dict[int, str]:
 def _left_hand_lead(skeleton: np.ndarray, gesture: Sequence[int]) -> float:
     """How much higher the left hand is than the right over a gesture (mean pixel y), in person heights."""
     _, start, end = (int(v) for v in gesture)
-    pixels = clips.fill_untracked(skeleton)[start - 1:end, :, PIXEL]
+    pixels = cropping.fill_untracked(skeleton)[start - 1:end, :, PIXEL]
     left, right = (pixels[:, JOINT_INDEX[f"Hand{side}"], 1].mean() for side in ("Left", "Right"))
-    return float((right - left) / max(clips.person_height(pixels), 1e-6))
+    return float((right - left) / max(cropping.person_height(pixels), 1e-6))
 
 
 def mirrored_example(dataset, candidates: int = 40) -> int:
@@ -163,9 +163,9 @@ def mirroring_table(dataset) -> pd.DataFrame:
 # --------------------------------------------------------------------------- crops on the frame
 
 
-def _geometry(sample: chalearn.Sample, gesture, settings: clips.ClipSettings) -> clips.CropGeometry:
-    return clips.crop_boxes(sample.skeleton(), gesture, (sample.width, sample.height), settings,
-                            sequence=sample.name)
+def _geometry(sample: chalearn.Sample, gesture, settings: cropping.ClipSettings) -> cropping.CropGeometry:
+    return cropping.crop_boxes(sample.skeleton(), gesture, (sample.width, sample.height), settings,
+                               sequence_name=sample.name)
 
 
 def _box(ax, box, colour: str, label: str | None = None) -> None:
@@ -198,16 +198,16 @@ def plot_crop_boxes(sample: chalearn.Sample, gesture: Sequence[int], preset: str
     edge at ``body_bottom`` times the mean hip y. ``position`` picks the clip
     frame, as a fraction of the clip (0.5: its middle).
     """
-    settings = clips.settings_for(preset)
+    settings = cropping.settings_for(preset)
     geometry = _geometry(sample, gesture, settings)
     k = min(int(position * len(geometry.frames)), len(geometry.frames) - 1)
-    decoded = sample.read_frames(geometry.frames, ("color",) + clips.MODALITIES)
-    clip = clips.render_clip(geometry, decoded, settings)
+    decoded = sample.read_frames(geometry.frames, ("color",) + cropping.MODALITIES)
+    clip = cropping.render_clip(geometry, decoded, settings)
     frame_number = int(geometry.frames[k])
     colour = geometry.view(decoded["color"][int(np.searchsorted(decoded["frames"], frame_number))])
     _, start, end = (int(v) for v in gesture)
     # Pixel y is the same in the mirrored frame, so the recorded skeleton gives the mean hip y.
-    hip_y = float(clips.fill_untracked(sample.skeleton())[start - 1:end, JOINT_INDEX["HipCenter"], 1 + PIXEL.start]
+    hip_y = float(cropping.fill_untracked(sample.skeleton())[start - 1:end, JOINT_INDEX["HipCenter"], 1 + PIXEL.start]
                   .mean())
 
     fig = Figure(figsize=(9.6, 4.4), dpi=DPI, layout="constrained")
@@ -229,8 +229,8 @@ def plot_crop_boxes(sample: chalearn.Sample, gesture: Sequence[int], preset: str
     ax.legend(loc="lower left", fontsize=7, framealpha=0.8)
     _clean(ax)
     ax.set_title(f"video frame {frame_number}" + (" (mirrored)" if geometry.mirrored else ""), fontsize=9)
-    for s, stream in enumerate(clips.STREAMS):
-        for c, channel in enumerate(clips.CHANNELS):
+    for s, stream in enumerate(cropping.STREAMS):
+        for c, channel in enumerate(cropping.CHANNELS):
             crop_ax = fig.add_subplot(grid[s, 2 + c])
             crop_ax.imshow(clip[s, c, k], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
             crop_ax.set_title(f"{stream} · {channel}", fontsize=9)
@@ -253,10 +253,10 @@ def plot_highest_hand(sample: chalearn.Sample, gesture: Sequence[int], preset: s
     same frame as the crops see it, mirrored when the highest hand is the
     left one, so that it appears as a right hand on the image's left side.
     """
-    settings = clips.settings_for(preset)
+    settings = cropping.settings_for(preset)
     geometry = _geometry(sample, gesture, settings)
     gesture_id, start, end = (int(v) for v in gesture)
-    filled = clips.fill_untracked(sample.skeleton())
+    filled = cropping.fill_untracked(sample.skeleton())
     frames = np.arange(start, end + 1)
     k = len(geometry.frames) // 2
     frame_number = int(geometry.frames[k])
@@ -281,7 +281,7 @@ def plot_highest_hand(sample: chalearn.Sample, gesture: Sequence[int], preset: s
                       f"{means['right' if highest == 'left' else 'left']:.0f} px)", fontsize=9)
     axes[0].legend(fontsize=7, loc="lower right")
 
-    in_view = {stream: getattr(geometry, stream)[k] for stream in clips.STREAMS}
+    in_view = {stream: getattr(geometry, stream)[k] for stream in cropping.STREAMS}
     as_recorded = {stream: _original_box(box, sample.width, geometry.mirrored) for stream, box in in_view.items()}
     views = [(axes[1], colour, _skeleton_rows(filled[frame_number - 1, :, PIXEL]), as_recorded, "as recorded"),
              (axes[2], geometry.view(colour), _skeleton_rows(geometry.joints[k]), in_view,
@@ -335,7 +335,7 @@ def plot_streams(examples: Sequence, titles: Sequence[str], rows: Sequence[tuple
         axes = subfigure.subplots(len(rows), len(shown), squeeze=False,
                                   gridspec_kw={"wspace": 0.05, "hspace": 0.05})
         for r, (stream, channel) in enumerate(rows):
-            image_rows = array[clips.STREAMS.index(stream), clips.CHANNELS.index(channel)]
+            image_rows = array[cropping.STREAMS.index(stream), cropping.CHANNELS.index(channel)]
             for c, t in enumerate(shown):
                 ax = axes[r, c]
                 ax.imshow(image_rows[t], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
@@ -352,7 +352,7 @@ def plot_streams(examples: Sequence, titles: Sequence[str], rows: Sequence[tuple
 def plot_augmentations(clip, augment: Callable, draws: int = 4, seed: int = 0, frames: int = 4) -> Figure:
     """One clip (float (2, 2, T, H, W) in [0, 1]) and ``draws`` random augmentations of it.
 
-    Each row is one call of ``augment`` (e.g. :func:`gesturelib.data.augmentation`):
+    Each row is one call of ``augment`` (e.g. :func:`gesturelib.data.poster_augmentation`):
     ``frames`` gray frames spread over the clip plus the middle depth frame,
     for each stream. Within a row every frame and both channels move the same
     way: one draw per clip. The draws come from a private RNG seeded with
@@ -377,7 +377,7 @@ def plot_augmentations(clip, augment: Callable, draws: int = 4, seed: int = 0, f
     for r, version in enumerate(versions):
         version = version.detach().cpu().numpy()
         position = 0
-        for s, stream in enumerate(clips.STREAMS):
+        for s, stream in enumerate(cropping.STREAMS):
             for t in [*times, None]:
                 ax = axes[r, position]
                 image = version[s, 1, middle] if t is None else version[s, 0, t]
@@ -405,7 +405,7 @@ def _histograms(stored) -> dict[tuple[str, str], np.ndarray]:
         raise ValueError(f"expected uint8 clips (N, 2, 2, T, H, W), got {array.dtype} {array.shape}")
     # A 256-bin count gives every statistic below without a float copy of the whole split.
     return {(stream, channel): np.bincount(array[:, s, c].ravel(), minlength=256)
-            for s, stream in enumerate(clips.STREAMS) for c, channel in enumerate(clips.CHANNELS)}
+            for s, stream in enumerate(cropping.STREAMS) for c, channel in enumerate(cropping.CHANNELS)}
 
 
 def value_table(stored) -> pd.DataFrame:
@@ -452,13 +452,13 @@ def _field_docs(cls) -> dict[str, str]:
 
 
 def settings_table(presets: Sequence[str] | None = None) -> pd.DataFrame:
-    """Every :class:`clips.ClipSettings` field: its value in each preset and its meaning
-    (the field's docstring in :mod:`gesturelib.clips`, so the table cannot drift from the code)."""
-    names = list(clips.PRESETS) if presets is None else list(presets)
-    settings = [clips.settings_for(name) for name in names]
-    docs = _field_docs(clips.ClipSettings)
+    """Every :class:`cropping.ClipSettings` field: its value in each preset and its meaning
+    (the field's docstring in :mod:`gesturelib.cropping`, so the table cannot drift from the code)."""
+    names = list(cropping.PRESETS) if presets is None else list(presets)
+    settings = [cropping.settings_for(name) for name in names]
+    docs = _field_docs(cropping.ClipSettings)
     rows = []
-    for field in dataclasses.fields(clips.ClipSettings):
+    for field in dataclasses.fields(cropping.ClipSettings):
         row = {"setting": field.name}
         row.update({name: getattr(s, field.name) for name, s in zip(names, settings)})
         row["meaning"] = docs.get(field.name, "")

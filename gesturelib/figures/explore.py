@@ -12,7 +12,7 @@ embedded classes (hand-shape-only groups, time-reversed pairs).
 The real statistics come from the annotation files of the 230 real
 validation sequences when they are at :func:`gesturelib.runtime.real_labels_dir` (they are
 research data and never copied into the project); elsewhere (e.g. on Colab)
-from their published summary (``synth.timeline.REAL_STATISTICS``). Figures are
+from their published summary (``synth.pacing.REAL_STATISTICS``). Figures are
 plain :class:`matplotlib.figure.Figure` objects (not registered with pyplot,
 so nothing accumulates): a notebook shows one by leaving it as a cell's value.
 """
@@ -37,11 +37,11 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from .. import chalearn, clips, runtime
+from .. import chalearn, cropping, runtime
 from ..chalearn import GESTURES, JOINT_INDEX, NUM_CLASSES, PIXEL
-from ..synth import gestures as synth_gestures
-from ..synth.timeline import REAL_STATISTICS, timing_statistics
-from ..synth.users import read_users_csv
+from ..synth import choreography
+from ..synth.pacing import REAL_STATISTICS, timing_statistics
+from ..synth.performers import read_users_csv
 
 __all__ = [
     "MEANINGS", "BONES", "DPI",
@@ -160,7 +160,7 @@ def real_labels(folder: str | Path | None = None) -> list[tuple[int, list[tuple[
 class Timing:
     """The raw timing figures of labelled sequences (frames at 20 fps), for histograms.
 
-    :func:`timing_statistics` (from :mod:`gesturelib.synth.timeline`, which
+    :func:`timing_statistics` (from :mod:`gesturelib.synth.pacing`, which
     calibrates the embedded dataset with it) summarises the same sequences.
     """
 
@@ -227,24 +227,24 @@ def vocabulary_table() -> pd.DataFrame:
 
 
 def structure_table() -> pd.DataFrame:
-    """How the embedded dataset's classes are built to be hard, from :mod:`gesturelib.synth.gestures`.
+    """How the embedded dataset's classes are built to be hard, from :mod:`gesturelib.synth.choreography`.
 
     Per class: the hand shape, one or two hands, the class with the same arm
     path but another hand shape, the class that is its time reverse, and the
     classes it is close to in the real data too.
     """
-    programs = synth_gestures.programs()
-    reverse, same_path, close = synth_gestures.RELATIONS[:3]
+    programs = choreography.programs()
+    reverse, same_path, close = choreography.RELATIONS[:3]
 
     def listed(gesture_id: int, kind: str) -> str:
-        return ", ".join(_label(other) for other in synth_gestures.related(gesture_id, kind))
+        return ", ".join(_label(other) for other in choreography.related(gesture_id, kind))
 
     rows = []
     for gesture_id in range(1, NUM_CLASSES + 1):
         rows.append({
             "gesture": GESTURES[gesture_id - 1],
             "hand shape": programs[gesture_id].shape,
-            "hands": 2 if gesture_id in synth_gestures.TWO_HANDED else 1,
+            "hands": 2 if gesture_id in choreography.TWO_HANDED else 1,
             "same arm path as": listed(gesture_id, same_path),
             "time reverse of": listed(gesture_id, reverse),
             "close (real data too) to": listed(gesture_id, close),
@@ -385,7 +385,7 @@ def statistics_table(ours: dict[str, float], reference: Reference, ours_name: st
     keys = list(keys or _STATISTIC_ROWS)
     real_name = "ChaLearn (measured)" if reference.timing is not None else "ChaLearn (published)"
     rows = {_STATISTIC_ROWS.get(k, k): {ours_name: round(float(ours[k]), 1),
-                                         real_name: round(float(reference.statistics[k]), 1)}
+                                        real_name: round(float(reference.statistics[k]), 1)}
             for k in keys}
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("figure")
 
@@ -469,7 +469,7 @@ def _hand_heights(skeleton: np.ndarray) -> dict[str, np.ndarray]:
     tracked = np.any(skeleton.reshape(len(skeleton), -1) != 0, axis=1)
     pixels = skeleton[:, :, PIXEL].astype(np.float64)
     hip = pixels[:, JOINT_INDEX["HipCenter"]]
-    person = clips.person_height(pixels[tracked]) if tracked.any() else 1.0
+    person = cropping.person_height(pixels[tracked]) if tracked.any() else 1.0
     result = {}
     for side in ("Right", "Left"):
         height = (hip[:, 1] - pixels[:, JOINT_INDEX[f"Hand{side}"], 1]) / max(person, 1e-6)
@@ -577,20 +577,20 @@ def plot_timing(ours: Timing, reference: Reference | None = None, ours_name: str
     return fig
 
 
-def _mark_published(ax, field: str, stats: dict[str, float]) -> None:
+def _mark_published(ax, field: str, published: dict[str, float]) -> None:
     """Vertical lines / a band for the published real figures of one histogram."""
     if field == "lengths":
-        ax.axvline(stats["gesture_length_median"], color="black", label=f"ChaLearn median "
-                   f"{stats['gesture_length_median']:.0f} (published)")
-        ax.axvspan(stats["gesture_length_p5"], stats["gesture_length_p95"], color="gray", alpha=0.2,
-                   label=f"ChaLearn p5-p95 {stats['gesture_length_p5']:.0f}-{stats['gesture_length_p95']:.0f}")
+        ax.axvline(published["gesture_length_median"], color="black", label=f"ChaLearn median "
+                   f"{published['gesture_length_median']:.0f} (published)")
+        ax.axvspan(published["gesture_length_p5"], published["gesture_length_p95"], color="gray", alpha=0.2,
+                   label=f"ChaLearn p5-p95 {published['gesture_length_p5']:.0f}-{published['gesture_length_p95']:.0f}")
     elif field == "gaps":
-        ax.axvline(stats["gap_median"], color="black", label=f"ChaLearn median {stats['gap_median']:.0f} (published)")
-        ax.axvline(stats["gap_mean"], color="black", linestyle="--",
-                   label=f"ChaLearn mean {stats['gap_mean']:.0f}")
+        ax.axvline(published["gap_median"], color="black", label=f"ChaLearn median {published['gap_median']:.0f} (published)")
+        ax.axvline(published["gap_mean"], color="black", linestyle="--",
+                   label=f"ChaLearn mean {published['gap_mean']:.0f}")
     else:
-        ax.axvspan(stats["gestures_min"] - 0.5, stats["gestures_max"] + 0.5, color="gray", alpha=0.2,
-                   label=f"ChaLearn range {stats['gestures_min']:.0f}-{stats['gestures_max']:.0f} (published)")
+        ax.axvspan(published["gestures_min"] - 0.5, published["gestures_max"] + 0.5, color="gray", alpha=0.2,
+                   label=f"ChaLearn range {published['gestures_min']:.0f}-{published['gestures_max']:.0f} (published)")
 
 
 def plot_users(table: pd.DataFrame) -> Figure:
@@ -627,7 +627,7 @@ def _candidates(labels: Sequence[SequenceLabels], classes: Sequence[int]
 
 
 def _unmirrored(box: np.ndarray, width: int, mirrored: bool) -> tuple[int, int, int, int]:
-    """A crop box of :func:`clips.crop_boxes` in the original (not mirrored) frame."""
+    """A crop box of :func:`cropping.crop_boxes` in the original (not mirrored) frame."""
     x0, y0, x1, y1 = (int(v) for v in box)
     return (width - x1, y0, width - x0, y1) if mirrored else (x0, y0, x1, y1)
 
@@ -638,7 +638,7 @@ def gesture_strip(labels: Sequence[SequenceLabels], classes: Sequence[int] | Non
     """One performance of each class as a strip of ``frames`` colour crops, evenly spaced in time.
 
     ``region`` "body" crops the upper body, "hand" the highest hand, both where
-    :func:`gesturelib.clips.crop_boxes` puts them (chapter 02 explains how),
+    :func:`gesturelib.cropping.crop_boxes` puts them (chapter 02 explains how),
     shown unmirrored. ``span`` is the part of the gesture to sample, as
     fractions of its length (e.g. (0.3, 0.7) skips raising and lowering the
     hand). ``columns`` classes sit side by side. The first performance of each
@@ -647,7 +647,7 @@ def gesture_strip(labels: Sequence[SequenceLabels], classes: Sequence[int] | Non
     if region not in ("body", "hand"):
         raise ValueError(f"region must be 'body' or 'hand', got {region!r}")
     classes = list(range(1, NUM_CLASSES + 1)) if classes is None else [int(c) for c in classes]
-    settings = clips.settings_for("course")
+    settings = cropping.settings_for("course")
     candidates = _candidates(labels, classes)
     samples, skeletons, chosen = {}, {}, {}
     for gesture_id in classes:
@@ -657,9 +657,9 @@ def gesture_strip(labels: Sequence[SequenceLabels], classes: Sequence[int] | Non
                 skeletons[sequence.path] = samples[sequence.path].skeleton()
             sample = samples[sequence.path]
             try:
-                geometry = clips.crop_boxes(skeletons[sequence.path], gesture, (sample.width, sample.height),
-                                            settings, variable_length=True, sequence=sequence.name)
-            except clips.ClipError:
+                geometry = cropping.crop_boxes(skeletons[sequence.path], gesture, (sample.width, sample.height),
+                                               settings, variable_length=True, sequence_name=sequence.name)
+            except cropping.ClipError:
                 continue
             length = gesture[2] - gesture[1] + 1
             offsets = np.rint(np.linspace(span[0], span[1], frames) * (length - 1)).astype(int)
@@ -703,7 +703,7 @@ def gesture_strip(labels: Sequence[SequenceLabels], classes: Sequence[int] | Non
         for k, image in enumerate(crops[gesture_id]):
             axes[row, first + k].imshow(image)
         axes[row, first].set_title(f"{_label(gesture_id)}  ({sequence.name}, {gesture[1]}-{gesture[2]})",
-                                             loc="left", fontsize=8)
+                                   loc="left", fontsize=8)
     what = "upper-body" if region == "body" else "highest-hand"
     fig.suptitle(f"One performance per class: {frames} {what} crops from "
                  f"{span[0]:.0%} to {span[1]:.0%} of the gesture", fontsize=10)
@@ -711,7 +711,7 @@ def gesture_strip(labels: Sequence[SequenceLabels], classes: Sequence[int] | Non
 
 
 def plot_hand_paths(labels: Sequence[SequenceLabels],
-                    pairs: Sequence[tuple[int, int]] = synth_gestures.TIME_REVERSE_PAIRS,
+                    pairs: Sequence[tuple[int, int]] = choreography.TIME_REVERSE_PAIRS,
                     per_class: int = 6) -> Figure:
     """The highest hand's path over each gesture of class pairs, against time normalised to 0..1.
 
@@ -734,15 +734,15 @@ def plot_hand_paths(labels: Sequence[SequenceLabels],
             if sequence.path not in skeletons:
                 skeletons[sequence.path] = chalearn.open_sample(sequence.path).skeleton()
             during = skeletons[sequence.path][start - 1:end]
-            if not clips.tracked_frames(during).any():
+            if not cropping.tracked_frames(during).any():
                 continue
-            during = clips.fill_untracked(during)
-            hand = "Hand" + clips.highest_hand(during, (gesture_id, 1, len(during))).capitalize()
+            during = cropping.fill_untracked(during)
+            hand = "Hand" + cropping.highest_hand(during, (gesture_id, 1, len(during))).capitalize()
             shoulder = hand.replace("Hand", "Shoulder")
             pixels = during[:, :, PIXEL].astype(np.float64)
             hip = pixels[:, JOINT_INDEX["HipCenter"]]
             centre = pixels[:, JOINT_INDEX["ShoulderCenter"], 0]
-            person = max(clips.person_height(pixels), 1e-6)
+            person = max(cropping.person_height(pixels), 1e-6)
             outward_sign = np.sign(np.mean(pixels[:, JOINT_INDEX[shoulder], 0] - centre)) or 1.0
             outward = (pixels[:, JOINT_INDEX[hand], 0] - centre) * outward_sign / person
             up = (hip[:, 1] - pixels[:, JOINT_INDEX[hand], 1]) / person

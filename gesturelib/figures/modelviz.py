@@ -48,7 +48,7 @@ from torch import nn
 from torch.nn.utils.rnn import pad_sequence
 from tqdm.auto import tqdm
 
-from .. import chalearn, clips, experiments, metrics, models, probe
+from .. import chalearn, cropping, experiments, metrics, models, probe
 from ..train import PLATEAU_EPOCHS, History
 
 DPI = 85
@@ -332,9 +332,9 @@ def plot_probes(table: pd.DataFrame) -> Figure:
 # Is a difference between two models more than chance?
 
 
-def _standard_error(accuracy_percent: float, count: int) -> float:
+def _standard_error(percent: float, count: int) -> float:
     """Binomial standard error of an accuracy measured on ``count`` clips, in points."""
-    p = accuracy_percent / 100
+    p = percent / 100
     return 100 * math.sqrt(p * (1 - p) / count)
 
 
@@ -385,7 +385,7 @@ def variable_length_clips(dataset_dir: str | os.PathLike, split: str = "test", p
                           ) -> VariableLengthClips:
     """The gestures of the first ``max_sequences`` sequences of ``split`` as clips of all their frames.
 
-    Same crops as the clip cache (:func:`clips.sample_clips` with
+    Same crops as the clip cache (:func:`cropping.sample_clips` with
     ``variable_length=True``), but no temporal sampling: a gesture of L frames
     gives a clip of L frames. Gestures that cannot be cropped are left out
     with a warning.
@@ -393,11 +393,11 @@ def variable_length_clips(dataset_dir: str | os.PathLike, split: str = "test", p
     index = [info for info in chalearn.dataset_index(Path(dataset_dir)) if info.split == split]
     if not index:
         raise ValueError(f"{dataset_dir}: no sequence in split {split!r}")
-    settings = clips.settings_for(preset)
+    settings = cropping.settings_for(preset)
     out, labels, names, errors = [], [], [], []
     for info in tqdm(index[:max_sequences], desc=f"{split} clips, every frame", disable=not progress):
-        for clip in clips.sample_clips(chalearn.open_sample(info.path), settings, variable_length=True,
-                                       errors=errors):
+        for clip in cropping.sample_clips(chalearn.open_sample(info.path), settings, variable_length=True,
+                                          errors=errors):
             out.append(torch.from_numpy(clip.clip))
             labels.append(clip.gesture_id - 1)
             names.append(info.name)
@@ -408,8 +408,8 @@ def variable_length_clips(dataset_dir: str | os.PathLike, split: str = "test", p
 
 def resample_frames(clip: torch.Tensor, frames: int) -> torch.Tensor:
     """``frames`` frames evenly spaced from the clip's first to its last (frames repeat when
-    the clip is shorter): the temporal sampling of the clip cache (:func:`clips.sample_frames`)."""
-    index = clips.sample_frames(1, clip.shape[2], frames, "even") - 1
+    the clip is shorter): the temporal sampling of the clip cache (:func:`cropping.sample_frames`)."""
+    index = cropping.sample_frames(1, clip.shape[2], frames, "even") - 1
     return clip[:, :, torch.from_numpy(index)]
 
 
@@ -445,7 +445,7 @@ def _predicted(model: nn.Module, clip_list: Sequence[torch.Tensor], batch_size: 
     return torch.cat(out)
 
 
-def accuracy_by_length(models_by_name: Mapping[str, nn.Module], data: VariableLengthClips,
+def accuracy_by_length(models_by_name: Mapping[str, nn.Module], clips: VariableLengthClips,
                        lengths: Sequence[int] = LENGTHS, batch_size: int = 32, progress: bool = True
                        ) -> pd.DataFrame:
     """Accuracy of each model on the clips resampled to each length, and at their own length.
@@ -465,12 +465,12 @@ def accuracy_by_length(models_by_name: Mapping[str, nn.Module], data: VariableLe
     for name, frames in tqdm(runs, desc="lengths", unit="run", disable=not progress):
         model = models_by_name[name]
         if frames is None:
-            predicted = _predicted(model, data.clips, batch_size, padded=True)
+            predicted = _predicted(model, clips.clips, batch_size, padded=True)
         else:
-            predicted = _predicted(model, [resample_frames(c, frames) for c in data.clips], batch_size, padded=False)
-        rows.append({"model": name, "frames": data.lengths.double().mean().item() if frames is None else float(frames),
+            predicted = _predicted(model, [resample_frames(c, frames) for c in clips.clips], batch_size, padded=False)
+        rows.append({"model": name, "frames": clips.lengths.double().mean().item() if frames is None else float(frames),
                      "own length": frames is None,
-                     "accuracy %": 100.0 * (predicted == data.labels).double().mean().item(), "clips": len(data)})
+                     "accuracy %": 100.0 * (predicted == clips.labels).double().mean().item(), "clips": len(clips)})
     return pd.DataFrame(rows)
 
 
@@ -541,7 +541,7 @@ def plot_confusion_matrix(cm: np.ndarray, names: Sequence[str] | None = None, ti
                           ax: plt.Axes | None = None) -> plt.Figure:
     """Heatmap of the row-normalised matrix (% of each true class); cells show % when non-zero."""
     cm = np.asarray(cm)
-    names = list(names) if names is not None else metrics.class_names()[: len(cm)]
+    names = list(names) if names is not None else metrics.named_classes()[: len(cm)]
     totals = cm.sum(axis=1, keepdims=True)
     percent = np.divide(100.0 * cm, totals, out=np.zeros(cm.shape), where=totals > 0)
     labels = np.where(cm > 0, np.vectorize(lambda v: f"{v:.0f}")(percent), "")

@@ -1,7 +1,7 @@
 """What temperature does to a softmax: the data and figures behind notebook 05's widgets.
 
 Every widget callback here is a plain function of the slider values
-(``render(clip_index, T)``), so tests call it directly; the ipywidgets layer in
+(``draw(clip_index, T)``), so tests call it directly; the ipywidgets layer in
 ``interactive_softmax`` only wires sliders to it. Entropies are in bits
 (log base 2): a uniform distribution over the 20 gestures has log2(20) = 4.32 bits.
 ``class_similarity`` and ``similarity_by_relation`` show the teacher's "dark
@@ -21,7 +21,7 @@ from torch import Tensor
 
 from ..chalearn import GESTURES
 from ..distill import softened_softmax
-from ..synth.gestures import RELATIONS, relation
+from ..synth.choreography import RELATIONS, relation
 
 
 
@@ -72,7 +72,7 @@ def similar_pairs(similarity: np.ndarray, class_names: Sequence[str], top: int =
 
 def similar_pairs_explained(similarity: np.ndarray, class_names: Sequence[str] = GESTURES,
                             top: int = 8) -> list[dict]:
-    """``similar_pairs`` as table rows, each with its :func:`~gesturelib.synth.gestures.relation`."""
+    """``similar_pairs`` as table rows, each with its :func:`~gesturelib.synth.choreography.relation`."""
     index = {name: i for i, name in enumerate(class_names)}
     return [
         {"true class": a, "teacher also gives probability to": b, "mean probability": p,
@@ -194,20 +194,20 @@ def softmax_renderer(
     figsize: tuple[float, float] = (8, 3.2),
     dpi: int = 80,
 ) -> Callable[[int, float], Figure]:
-    """``render(clip_index, T) -> Figure``: the widget's callback, a plain function for tests."""
+    """``draw(clip_index, T) -> Figure``: the widget's callback, a plain function for tests."""
     logits_by_clip = torch.as_tensor(logits_by_clip, dtype=torch.float32)
     if logits_by_clip.ndim != 2 or logits_by_clip.shape[1] != len(class_names):
         raise ValueError(
             f"logits_by_clip must be (clips, {len(class_names)}), got {tuple(logits_by_clip.shape)}"
         )
 
-    def render(clip_index: int, T: float) -> Figure:
+    def draw(clip_index: int, T: float) -> Figure:
         figure = Figure(figsize=figsize, dpi=dpi, layout="constrained")
         truth = None if true_classes is None else int(true_classes[clip_index])
         plot_softened(figure.add_subplot(), logits_by_clip[clip_index], T, class_names, true_class=truth)
         return figure
 
-    return render
+    return draw
 
 
 def interactive_softmax(
@@ -226,7 +226,7 @@ def interactive_softmax(
     import ipywidgets as widgets
     from IPython.display import display
 
-    render = softmax_renderer(logits_by_clip, class_names, true_classes)
+    draw = softmax_renderer(logits_by_clip, class_names, true_classes)
     clip_names = clip_names or [f"clip {i}" for i in range(len(logits_by_clip))]
     clip_picker = widgets.Dropdown(options=[(name, i) for i, name in enumerate(clip_names)], value=0, description="clip")
     temperature = widgets.FloatLogSlider(
@@ -234,7 +234,7 @@ def interactive_softmax(
         description="T", continuous_update=False, readout_format=".2f",
     )
     output = widgets.interactive_output(
-        lambda clip_index, T: display(render(clip_index, T)), {"clip_index": clip_picker, "T": temperature}
+        lambda clip_index, T: display(draw(clip_index, T)), {"clip_index": clip_picker, "T": temperature}
     )
     return widgets.VBox([widgets.HBox([clip_picker, temperature]), output])
 

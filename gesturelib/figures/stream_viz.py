@@ -26,9 +26,9 @@ def _colours(truth: Sequence[Sequence[int]], predicted: Sequence[Sequence[int]])
             for p in predicted]
 
 
-def timeline(result: stream.SequenceResult, truth: Sequence[Sequence[int]],
-             predictions: Mapping[str, Sequence[Sequence[int]]], config: stream.SpottingConfig,
-             frames: tuple[int, int] | None = None) -> Figure:
+def plot_spotting(result: stream.SequenceResult, truth: Sequence[Sequence[int]],
+                  predictions: Mapping[str, Sequence[Sequence[int]]], config: stream.SpottingConfig,
+                  frames: tuple[int, int] | None = None) -> Figure:
     """Ground truth against each model's spotted gestures (top), the per-frame class probabilities of
     ``result``'s model (middle) and the hand height with the spotting thresholds (bottom)."""
     first, last = frames or (1, result.num_frames)
@@ -73,11 +73,11 @@ def timeline(result: stream.SequenceResult, truth: Sequence[Sequence[int]],
 
 def frame_renderer(result: stream.SequenceResult, crops: Sequence[stream.FrameCrops],
                    class_names: Sequence[str] = chalearn.GESTURES) -> Callable[[int], Figure]:
-    """``render(frame) -> Figure``: the body and highest-hand crops at a frame and the probabilities
+    """``draw(frame) -> Figure``: the body and highest-hand crops at a frame and the probabilities
     the recogniser had at that frame (the scrubber's callback, a plain function for tests)."""
     by_number = {c.number: c for c in crops}
 
-    def render(frame: int) -> Figure:
+    def draw(frame: int) -> Figure:
         figure = Figure(figsize=(10, 3.2), dpi=80, layout="constrained")
         body_ax, hand_ax, bars = figure.subplots(1, 3, width_ratios=[1, 1, 3.2])
         crop = by_number.get(frame)
@@ -98,14 +98,14 @@ def frame_renderer(result: stream.SequenceResult, crops: Sequence[stream.FrameCr
         else:
             top = int(scores.argmax())
             bars.bar(np.arange(1, len(scores) + 1), scores, color=["tab:orange" if i == top else "tab:blue"
-                                                                    for i in range(len(scores))])
+                                                                   for i in range(len(scores))])
             bars.set_title(f"frame {frame}: {class_names[top]} ({scores[top]:.2f})", fontsize=9)
         bars.set_ylim(0, 1)
         bars.set_xlabel("gesture id")
         bars.set_ylabel("probability")
         return figure
 
-    return render
+    return draw
 
 
 def scrubber(result: stream.SequenceResult, crops: Sequence[stream.FrameCrops], frame: int | None = None):
@@ -113,9 +113,9 @@ def scrubber(result: stream.SequenceResult, crops: Sequence[stream.FrameCrops], 
     import ipywidgets as widgets
     from IPython.display import display
 
-    render = frame_renderer(result, crops)
+    draw = frame_renderer(result, crops)
     slider = widgets.IntSlider(value=frame or result.num_frames // 2, min=1, max=result.num_frames, step=1,
                                description="frame", continuous_update=False,
                                layout=widgets.Layout(width="90%"))
-    output = widgets.interactive_output(lambda frame: display(render(frame)), {"frame": slider})
+    output = widgets.interactive_output(lambda frame: display(draw(frame)), {"frame": slider})
     return widgets.VBox([slider, output])

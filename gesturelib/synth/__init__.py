@@ -8,10 +8,10 @@ synthetic data), ``sequences.csv`` (sample, user, split: user-disjoint splits),
 ``ensure_dataset()`` returns the project's embedded dataset, generating it on
 first use. Command line: ``python -m gesturelib.synth --out DIR --scale course``.
 
-Modules: :mod:`.gestures` the 20 motion programs, :mod:`.users` the 27
-performers, :mod:`.timeline` when gestures happen, :mod:`.body` skeleton and
-arm kinematics, :mod:`.hands` hand shapes, :mod:`.motion` a sequence's
-motion and skeleton file rows, :mod:`.camera` the pinhole camera,
+Modules: :mod:`.choreography` the 20 motion programs, :mod:`.performers` the 27
+performers, :mod:`.pacing` when gestures happen, :mod:`.anatomy` skeleton and
+arm kinematics, :mod:`.hands` hand shapes, :mod:`.movement` a sequence's
+motion and skeleton file rows, :mod:`.optics` the pinhole camera,
 :mod:`.render` the frames, :mod:`.sequence` planning and writing sequences,
 :mod:`.scales` sizes and the difficulty knob.
 """
@@ -31,10 +31,10 @@ from tqdm.auto import tqdm
 
 from .. import files, runtime
 from ..chalearn import NUM_CLASSES
+from .pacing import FPS
+from .performers import make_users, users_csv
 from .scales import DEFAULT_DIFFICULTY, SCALES, SPLITS, Scale, resolve
 from .sequence import SequenceSpec, plan_sequences, write_sequence
-from .timeline import FPS
-from .users import make_users, users_csv
 
 __all__ = ["generate", "ensure_dataset", "Scale", "SCALES", "DEFAULT_DIFFICULTY",
            "GENERATOR_VERSION", "dataset_summary"]

@@ -16,11 +16,11 @@ import cv2
 import numpy as np
 
 from ..chalearn import JOINT_INDEX
-from .body import HAND_LENGTH
-from .camera import Camera
+from .anatomy import HAND_LENGTH
 from .hands import SHAPE_NAMES, SHIFT, draw_hand
-from .motion import EXTRA_INDEX, Motion
-from .users import User
+from .movement import EXTRA_INDEX, Motion
+from .optics import Camera
+from .performers import User
 
 J = {**JOINT_INDEX, **EXTRA_INDEX}
 _SCALE = 1 << SHIFT

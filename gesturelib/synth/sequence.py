@@ -17,13 +17,13 @@ import cv2
 import numpy as np
 
 from ..chalearn import NUM_CLASSES, SampleWriter
-from .camera import Camera
-from .gestures import GestureProgram, distractors, programs
-from .motion import sequence_motion, skeleton_rows
-from .scales import Scale
+from .choreography import GestureProgram, distractors, programs
+from .movement import sequence_motion, skeleton_rows
+from .optics import Camera
+from .pacing import FPS, Timeline, plan_timeline, sample_gesture_count
+from .performers import User
 from .render import Scene, render_frames
-from .timeline import FPS, Timeline, plan_timeline, sample_gesture_count
-from .users import User
+from .scales import Scale
 
 PLAN_STREAM, TIMELINE_STREAM, SEQUENCE_STREAM, ROOM_STREAM, LABEL_STREAM = 2, 3, 4, 5, 6
 #: Standard deviation, at difficulty 1, of where the annotator puts a gesture's start and its end,

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-from .body import Body
+from .anatomy import Body
 
 NUM_USERS = 27
 #: Users per split (train, validation, test).

@@ -296,12 +296,12 @@ def person_height(pixels: np.ndarray) -> float:
     return float(np.linalg.norm(pixels[:, _HEAD] - pixels[:, _HIP], axis=1).mean())
 
 
-def crop_sides(person_height: float, settings: ClipSettings, frame_size: tuple[int, int]) -> tuple[int, int]:
-    """Sides in pixels of the body and the hand square for a person ``person_height`` pixels tall,
+def crop_sides(height_px: float, settings: ClipSettings, frame_size: tuple[int, int]) -> tuple[int, int]:
+    """Sides in pixels of the body and the hand square for a person ``height_px`` pixels tall,
     at most the frame's ``(width, height)``."""
     width, height = frame_size
-    return (min(int(_round(settings.body_side * person_height)), width, height),
-            min(int(_round(settings.hand_side * person_height)), width, height))
+    return (min(int(_round(settings.body_side * height_px)), width, height),
+            min(int(_round(settings.hand_side * height_px)), width, height))
 
 
 def square_boxes(centre_x: np.ndarray, top: np.ndarray, side: int, width: int, height: int) -> np.ndarray:
@@ -313,7 +313,7 @@ def square_boxes(centre_x: np.ndarray, top: np.ndarray, side: int, width: int, h
 
 def crop_boxes(skeleton: np.ndarray, gesture: Sequence[int], frame_size: tuple[int, int],
                settings: ClipSettings, variable_length: bool = False,
-               sequence: str = "sequence") -> CropGeometry:
+               sequence_name: str = "sequence") -> CropGeometry:
     """Where the body and hand crops of one gesture lie, frame by frame.
 
     ``skeleton`` is the whole sequence's (N, 20, 9) array as read from the file
@@ -323,7 +323,7 @@ def crop_boxes(skeleton: np.ndarray, gesture: Sequence[int], frame_size: tuple[i
     tracked, :class:`ClipError` when the gesture lies outside the sequence.
     """
     gesture_id, start, end = (int(value) for value in gesture)
-    label = f"{sequence}: gesture {gesture_id} (frames {start}-{end})"
+    label = f"{sequence_name}: gesture {gesture_id} (frames {start}-{end})"
     skeleton = np.asarray(skeleton, dtype=np.float32)
     if not 1 <= start <= end <= len(skeleton):
         raise ClipError(f"{label} lies outside the sequence's {len(skeleton)} skeleton frames",
@@ -354,11 +354,11 @@ def crop_boxes(skeleton: np.ndarray, gesture: Sequence[int], frame_size: tuple[i
     hip_x, hip_y = during[:, _HIP].mean(axis=0)
     body_top = settings.body_bottom * hip_y - body_side
     body = square_boxes(np.full(len(frames), hip_x), np.full(len(frames), body_top),
-                         body_side, width, height)
+                        body_side, width, height)
     # After mirroring, the highest hand is always the right one.
     hand_track = _moving_average(during[:, _HAND_RIGHT], settings.hand_smoothing)[frames - start]
     hand = square_boxes(hand_track[:, 0], hand_track[:, 1] - hand_side / 2, hand_side, width, height)
-    return CropGeometry(sequence=sequence, gesture=(gesture_id, start, end), frame_size=(width, height),
+    return CropGeometry(sequence=sequence_name, gesture=(gesture_id, start, end), frame_size=(width, height),
                         frames=frames, mirrored=mirrored, person_height=h,
                         body=body, hand=hand, joints=during[frames - start].astype(np.float32))
 

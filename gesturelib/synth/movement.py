@@ -1,6 +1,6 @@
 """A sequence's motion: rest pose with idle sway, gestures and distractors, the Kinect skeleton.
 
-Turns a :class:`~.timeline.Timeline` and a :class:`~.users.User` into clean
+Turns a :class:`~.pacing.Timeline` and a :class:`~.performers.User` into clean
 world joints for rendering, and into the skeleton rows the tracker would
 report: the same joints with jitter, orientation quaternions, pixel
 coordinates, and occasional untracked frames written as zeros.
@@ -14,12 +14,12 @@ import cv2
 import numpy as np
 
 from ..chalearn import JOINT_INDEX, NUM_JOINTS
-from .body import assign_hands, orientations, pose
-from .camera import Camera
-from .gestures import SWING, GestureProgram, Variation, evaluate, performance_timing, with_repeats
+from .anatomy import assign_hands, orientations, pose
+from .choreography import SWING, GestureProgram, Variation, evaluate, performance_timing, with_repeats
 from .hands import SHAPE_INDEX
-from .timeline import Timeline
-from .users import User
+from .optics import Camera
+from .pacing import Timeline
+from .performers import User
 
 J = JOINT_INDEX
 #: Extra points carried along with the skeleton for drawing (not written to the files).

@@ -22,7 +22,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .gestures import SHAPE_ONLY_GROUPS, TIME_REVERSE_PAIRS
+from .choreography import SHAPE_ONLY_GROUPS, TIME_REVERSE_PAIRS
 
 FPS = 20
 #: Gestures per sequence in the real validation files: count -> number of sequences.

@@ -5,11 +5,11 @@ import dataclasses
 import numpy as np
 import pytest
 
-from gesturelib import clips
+from gesturelib import cropping
 from gesturelib.chalearn import JOINT_INDEX, PIXEL
 
 WIDTH, HEIGHT = 640, 480
-SETTINGS = clips.settings_for("course")
+SETTINGS = cropping.settings_for("course")
 
 
 def skeleton(frames=40, hip=(320, 300), head=(320, 100), left=(250, 320), right=(400, 150)):
@@ -36,18 +36,18 @@ def frames_for(count, seed=0):
 def extract_clip(joints, frames, gesture, settings, variable_length=False):
     """The uint8 clip of one gesture from in-memory frames: the boxes, then the crops."""
     height, width = np.asarray(frames["gray"]).shape[1:3]
-    return clips.render_clip(clips.crop_boxes(joints, gesture, (width, height), settings, variable_length),
-                             frames, settings)
+    return cropping.render_clip(cropping.crop_boxes(joints, gesture, (width, height), settings, variable_length),
+                                frames, settings)
 
 
 def mirror(frames, joints):
     """The same scene seen in a mirror: frames flipped, skeleton mirrored (left <-> right)."""
     flipped = {key: value[..., ::-1].copy() if key != "frames" else value for key, value in frames.items()}
-    return flipped, clips.mirror_skeleton(joints, WIDTH)
+    return flipped, cropping.mirror_skeleton(joints, WIDTH)
 
 
 def test_boxes_follow_person_height_with_known_answer():
-    geometry = clips.crop_boxes(skeleton(), (5, 5, 30), (WIDTH, HEIGHT), SETTINGS)
+    geometry = cropping.crop_boxes(skeleton(), (5, 5, 30), (WIDTH, HEIGHT), SETTINGS)
     assert geometry.person_height == pytest.approx(200.0)
     assert not geometry.mirrored  # the right hand (y=150) is above the left one (y=320)
     # body: side 1.3*200 = 260 centred on hip x 320, bottom at 1.1*300 = 330
@@ -56,7 +56,7 @@ def test_boxes_follow_person_height_with_known_answer():
     assert (geometry.hand == [350, 100, 450, 200]).all()
 
     half = skeleton(hip=(320, 300), head=(320, 200), left=(250, 320), right=(400, 250))
-    small = clips.crop_boxes(half, (5, 5, 30), (WIDTH, HEIGHT), SETTINGS)
+    small = cropping.crop_boxes(half, (5, 5, 30), (WIDTH, HEIGHT), SETTINGS)
     assert small.person_height == pytest.approx(100.0)
     assert (small.body[:, 2] - small.body[:, 0] == 130).all()
     assert (small.hand[:, 2] - small.hand[:, 0] == 50).all()
@@ -66,13 +66,13 @@ def test_left_handed_gesture_is_mirrored_to_look_right_handed():
     right_handed = skeleton()
     frames = frames_for(40)
     mirrored_frames, left_handed = mirror(frames, right_handed)
-    assert clips.highest_hand(right_handed, (1, 5, 30)) == "right"
-    assert clips.highest_hand(left_handed, (1, 5, 30)) == "left"
+    assert cropping.highest_hand(right_handed, (1, 5, 30)) == "right"
+    assert cropping.highest_hand(left_handed, (1, 5, 30)) == "left"
 
-    geometry = clips.crop_boxes(left_handed, (1, 5, 30), (WIDTH, HEIGHT), SETTINGS)
+    geometry = cropping.crop_boxes(left_handed, (1, 5, 30), (WIDTH, HEIGHT), SETTINGS)
     assert geometry.mirrored
     # boxes live in the mirrored frame, where the raised hand is the right one again
-    reference = clips.crop_boxes(right_handed, (1, 5, 30), (WIDTH, HEIGHT), SETTINGS)
+    reference = cropping.crop_boxes(right_handed, (1, 5, 30), (WIDTH, HEIGHT), SETTINGS)
     assert (geometry.hand == reference.hand).all() and (geometry.body == reference.body).all()
     assert np.array_equal(geometry.view(mirrored_frames["gray"][0]), frames["gray"][0])
     # and the left-handed clip is exactly the right-handed one
@@ -83,16 +83,16 @@ def test_left_handed_gesture_is_mirrored_to_look_right_handed():
 
 def test_mirror_skeleton_swaps_sides_and_flips_x():
     joints = skeleton(frames=1)
-    mirrored = clips.mirror_skeleton(joints, WIDTH)
+    mirrored = cropping.mirror_skeleton(joints, WIDTH)
     assert mirrored[0, JOINT_INDEX["HandRight"], PIXEL].tolist() == [WIDTH - 1 - 250, 320]
     assert mirrored[0, JOINT_INDEX["HandLeft"], PIXEL].tolist() == [WIDTH - 1 - 400, 150]
-    assert np.array_equal(clips.mirror_skeleton(mirrored, WIDTH), joints)
+    assert np.array_equal(cropping.mirror_skeleton(mirrored, WIDTH), joints)
 
 
 @pytest.mark.parametrize("hand", [(3, 2), (WIDTH - 1, HEIGHT - 1), (-40, 600)])
 def test_crops_at_the_frame_border_stay_inside(hand):
     joints = skeleton(hip=(30, 420), head=(30, 220), left=(30, HEIGHT + 200), right=hand)
-    geometry = clips.crop_boxes(joints, (2, 1, 40), (WIDTH, HEIGHT), SETTINGS)
+    geometry = cropping.crop_boxes(joints, (2, 1, 40), (WIDTH, HEIGHT), SETTINGS)
     for boxes, side in ((geometry.body, 260), (geometry.hand, 100)):
         assert (boxes[:, 0] >= 0).all() and (boxes[:, 1] >= 0).all()
         assert (boxes[:, 2] <= WIDTH).all() and (boxes[:, 3] <= HEIGHT).all()
@@ -104,7 +104,7 @@ def test_crops_at_the_frame_border_stay_inside(hand):
 
 def test_crop_larger_than_the_frame_is_clamped_to_it():
     giant = skeleton(hip=(320, 470), head=(320, 10))  # h = 460: body side 598 > 480
-    geometry = clips.crop_boxes(giant, (2, 1, 40), (WIDTH, HEIGHT), SETTINGS)
+    geometry = cropping.crop_boxes(giant, (2, 1, 40), (WIDTH, HEIGHT), SETTINGS)
     assert (geometry.body[:, 2] - geometry.body[:, 0] == HEIGHT).all()
     assert (geometry.body[:, [1, 3]] == [0, HEIGHT]).all()
 
@@ -113,12 +113,12 @@ def test_untracked_frames_are_interpolated_exactly():
     joints = np.zeros((10, 20, 9), np.float32)
     joints[2] = 10.0
     joints[6] = 30.0
-    filled = clips.fill_untracked(joints)
+    filled = cropping.fill_untracked(joints)
     expected = [10, 10, 10, 15, 20, 25, 30, 30, 30, 30]
     assert filled[:, 7, 8].tolist() == expected
     assert (filled == filled[:, :1, :1]).all()  # every value of a frame filled alike here
-    assert clips.tracked_frames(joints).tolist() == [False, False, True, False, False, False, True,
-                                                      False, False, False]
+    assert cropping.tracked_frames(joints).tolist() == [False, False, True, False, False, False, True,
+                                                        False, False, False]
 
 
 def test_untracked_gap_inside_a_gesture_moves_the_hand_box_linearly():
@@ -126,7 +126,7 @@ def test_untracked_gap_inside_a_gesture_moves_the_hand_box_linearly():
     joints[:, JOINT_INDEX["HandRight"], PIXEL] = np.stack([np.linspace(200, 400, 21), np.full(21, 150)], 1)
     joints[5:15] = 0  # untracked frames 6..15
     no_smoothing = dataclasses.replace(SETTINGS, hand_smoothing=1)
-    geometry = clips.crop_boxes(joints, (1, 1, 21), (WIDTH, HEIGHT), no_smoothing, variable_length=True)
+    geometry = cropping.crop_boxes(joints, (1, 1, 21), (WIDTH, HEIGHT), no_smoothing, variable_length=True)
     centres = (geometry.hand[:, 0] + geometry.hand[:, 2]) / 2
     assert centres.tolist() == [200 + 10 * i for i in range(21)]
 
@@ -137,7 +137,7 @@ def test_gesture_edges_interpolate_towards_tracked_frames_outside_the_gesture():
     joints[5:9] = 0   # frames 6-9: the gesture's first frames
     joints[10:15] = 0  # frames 11-15: its last ones; frame 10 is tracked
     no_smoothing = dataclasses.replace(SETTINGS, hand_smoothing=1)
-    geometry = clips.crop_boxes(joints, (1, 6, 15), (WIDTH, HEIGHT), no_smoothing, variable_length=True)
+    geometry = cropping.crop_boxes(joints, (1, 6, 15), (WIDTH, HEIGHT), no_smoothing, variable_length=True)
     centres = (geometry.hand[:, 0] + geometry.hand[:, 2]) / 2
     assert centres.tolist() == [250 + 10 * i for i in range(10)]  # frames 5 and 16 anchor the ends
 
@@ -145,31 +145,31 @@ def test_gesture_edges_interpolate_towards_tracked_frames_outside_the_gesture():
 def test_gesture_with_every_frame_untracked_is_a_clear_error():
     joints = skeleton(frames=40)
     joints[9:20] = 0
-    with pytest.raises(clips.UntrackedGestureError, match=r"Sample0042: gesture 7 \(frames 10-20\)") as info:
-        clips.crop_boxes(joints, (7, 10, 20), (WIDTH, HEIGHT), SETTINGS, sequence="Sample0042")
+    with pytest.raises(cropping.UntrackedGestureError, match=r"Sample0042: gesture 7 \(frames 10-20\)") as info:
+        cropping.crop_boxes(joints, (7, 10, 20), (WIDTH, HEIGHT), SETTINGS, sequence_name="Sample0042")
     assert isinstance(info.value, ValueError) and info.value.gesture == (7, 10, 20)
     # one tracked frame is enough: the rest is filled from it
-    clips.crop_boxes(joints, (7, 10, 21), (WIDTH, HEIGHT), SETTINGS)
+    cropping.crop_boxes(joints, (7, 10, 21), (WIDTH, HEIGHT), SETTINGS)
 
 
 def test_gesture_outside_the_sequence_is_an_error():
-    with pytest.raises(clips.ClipError, match="outside"):
-        clips.crop_boxes(skeleton(frames=40), (1, 30, 41), (WIDTH, HEIGHT), SETTINGS)
+    with pytest.raises(cropping.ClipError, match="outside"):
+        cropping.crop_boxes(skeleton(frames=40), (1, 30, 41), (WIDTH, HEIGHT), SETTINGS)
 
 
 def test_temporal_sampling():
-    assert clips.sample_frames(1, 31, 16, "even").tolist() == list(range(1, 32, 2))
-    assert clips.sample_frames(10, 13, 8, "even").tolist() == [10, 10, 11, 11, 12, 12, 13, 13]
-    assert clips.sample_frames(11, 50, 32, "centre").tolist() == list(range(15, 47))  # 40 frames: 4 cut each side
-    assert clips.sample_frames(10, 13, 8, "centre").tolist() == [10, 10, 11, 11, 12, 12, 13, 13]
-    assert clips.sample_frames(5, 9, None).tolist() == [5, 6, 7, 8, 9]
+    assert cropping.sample_frames(1, 31, 16, "even").tolist() == list(range(1, 32, 2))
+    assert cropping.sample_frames(10, 13, 8, "even").tolist() == [10, 10, 11, 11, 12, 12, 13, 13]
+    assert cropping.sample_frames(11, 50, 32, "centre").tolist() == list(range(15, 47))  # 40 frames: 4 cut each side
+    assert cropping.sample_frames(10, 13, 8, "centre").tolist() == [10, 10, 11, 11, 12, 12, 13, 13]
+    assert cropping.sample_frames(5, 9, None).tolist() == [5, 6, 7, 8, 9]
 
 
 def test_variable_length_clip_has_every_gesture_frame():
     joints = skeleton()
     clip = extract_clip(joints, frames_for(40), (3, 4, 28), SETTINGS, variable_length=True)
     assert clip.shape == (2, 2, 25, 32, 32) and clip.dtype == np.uint8
-    paper = extract_clip(joints, frames_for(40), (3, 4, 28), clips.settings_for("paper"))
+    paper = extract_clip(joints, frames_for(40), (3, 4, 28), cropping.settings_for("paper"))
     assert paper.shape == (2, 2, 32, 64, 64)
 
 
@@ -206,9 +206,9 @@ def test_hand_smoothing_removes_jitter():
     joints = skeleton()
     jitter = np.where(np.arange(40) % 2 == 0, 6.0, -6.0)
     joints[:, JOINT_INDEX["HandRight"], 7] += jitter
-    raw = clips.crop_boxes(joints, (1, 1, 40), (WIDTH, HEIGHT), SETTINGS, variable_length=True)
-    smooth = clips.crop_boxes(joints, (1, 1, 40), (WIDTH, HEIGHT), dataclasses.replace(SETTINGS, hand_smoothing=5),
-                              variable_length=True)
+    raw = cropping.crop_boxes(joints, (1, 1, 40), (WIDTH, HEIGHT), SETTINGS, variable_length=True)
+    smooth = cropping.crop_boxes(joints, (1, 1, 40), (WIDTH, HEIGHT), dataclasses.replace(SETTINGS, hand_smoothing=5),
+                                 variable_length=True)
     assert SETTINGS.hand_smoothing == 1  # the default follows the hand frame by frame
     assert np.ptp(raw.hand[:, 0]) == 12
     assert np.ptp(smooth.hand[2:-2, 0]) <= 3  # away from the ends, where the window is padded
@@ -216,9 +216,9 @@ def test_hand_smoothing_removes_jitter():
 
 def test_settings_are_validated_and_presets_known():
     assert (SETTINGS.frames, SETTINGS.size) == (16, 32)
-    assert (clips.settings_for("paper").frames, clips.settings_for("paper").size) == (32, 64)
+    assert (cropping.settings_for("paper").frames, cropping.settings_for("paper").size) == (32, 64)
     with pytest.raises(ValueError, match="unknown clip preset"):
-        clips.settings_for("huge")
+        cropping.settings_for("huge")
     with pytest.raises(ValueError, match="hand_smoothing"):
         dataclasses.replace(SETTINGS, hand_smoothing=4)
     with pytest.raises(ValueError, match="sampling"):

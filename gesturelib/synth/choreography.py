@@ -1,7 +1,7 @@
 """The 20 ChaLearn gestures as motion programs: where each hand goes, in which shape, how often.
 
 A program lists key poses of the dominant hand (and of the other hand for
-two-handed gestures) in the canonical body frame of :mod:`.body` (+X is the
+two-handed gestures) in the canonical body frame of :mod:`.anatomy` (+X is the
 dominant side): a body landmark plus an offset in fractions of body height,
 the direction the fingers point, how far the elbow is raised. Between keys the
 hand eases in and out (smoothstep). Every gesture starts from the rest pose,
@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..chalearn import GESTURES
-from .body import FACE, HAND_LENGTH, Body
+from .anatomy import FACE, HAND_LENGTH, Body
 
 #: Fraction of a gesture spent raising the hands (and, at the end, lowering them).
 APPROACH = 0.22
