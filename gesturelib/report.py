@@ -310,48 +310,16 @@ def update_performance(path: Path, bench: dict) -> None:
     _rewrite(path, {"performance": performance(bench)})
 
 
-def size_accuracy_points(res: dict) -> list[dict[str, Any]]:
-    """Every model and compressed form with a measured size (MB, course preset) and test accuracy."""
+def size_accuracy_points(rows: dict) -> list[dict[str, Any]]:
+    """Every model and compressed form of Table 3's ``rows`` (the results file's ``table3``, or
+    :func:`gesturelib.pruning.table3_rows`) with a measured size (MB, course preset) and test accuracy."""
     points = []
     forms = (("fp32_mb", "acc_fp32", "fp32"), ("fp16_mb", "acc_fp16", "fp16"),
              ("sparse_mb", "acc_sparse", "sparse"), ("int8_mb", "acc_int8", "int8"))
-    for key, row in res.get("table3", {}).items():
+    for key, row in rows.items():
         if key not in MODEL_NAMES or not isinstance(row, dict):
             continue
         for size_key, acc_key, form in forms:
             if row.get(size_key) is not None and row.get(acc_key) is not None:
                 points.append({"model": MODEL_NAMES[key], "form": form, "mb": row[size_key], "accuracy": row[acc_key]})
     return points
-
-
-def plot_accuracy_vs_size(res: dict):
-    """Accuracy against file size (log scale) for every model and compressed form, ours and the poster's."""
-    import matplotlib.pyplot as plt
-
-    fig, (ours_ax, poster_ax) = plt.subplots(1, 2, figsize=(12, 4.5), dpi=90)
-    markers = {"fp32": "o", "fp16": "s", "sparse": "^", "int8": "D"}
-    points = size_accuracy_points(res)
-    models = sorted({p["model"] for p in points})
-    colours = dict(zip(models, plt.cm.tab10.colors))
-    for p in points:
-        ours_ax.scatter(p["mb"], p["accuracy"], marker=markers[p["form"]], color=colours[p["model"]], s=60)
-    for model in models:
-        ours_ax.scatter([], [], color=colours[model], label=model)
-    for form, marker in markers.items():
-        ours_ax.scatter([], [], marker=marker, color="gray", label=form)
-    ours_ax.set(xlabel="file size (MB, log scale)", ylabel="test accuracy (%)",
-                title="Ours: course preset, embedded dataset")
-    if points:
-        ours_ax.set_xscale("log")
-        ours_ax.legend(fontsize=8, loc="lower right")
-    else:
-        ours_ax.text(0.5, 0.5, "no compression results yet\n(run chapter 08)", ha="center", transform=ours_ax.transAxes)
-    for key, (_, mb32, acc32, mb16, acc16) in POSTER["table3"].items():
-        poster_ax.plot([mb32, mb16], [acc32, acc16], "o-", label=MODEL_NAMES[key])
-    poster_ax.set(xscale="log", xlabel="model size (MB, log scale); fp32 then fp16", ylabel="accuracy (%)",
-                  title="The poster (Table 3), ChaLearn 2014")
-    poster_ax.legend(fontsize=8, loc="lower right")
-    for ax in (ours_ax, poster_ax):
-        ax.grid(True, which="both", alpha=0.3)
-    fig.tight_layout()
-    return fig

@@ -1,16 +1,13 @@
-"""Accuracy, confusion matrix, most confused pairs and the two figures."""
+"""Accuracy, confusion matrix, most confused pairs and the two figures (smoke tests, see ``figure_checks``)."""
 
-import matplotlib
+import numpy as np
+import pytest
+import torch
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-
-from gesturelib import metrics  # noqa: E402
-from gesturelib.figures import modelviz  # noqa: E402
-from gesturelib.train import History  # noqa: E402
+from figure_checks import assert_renders
+from gesturelib import metrics
+from gesturelib.figures import modelviz
+from gesturelib.train import History
 
 LABELS = np.array([0, 0, 0, 1, 1, 2, 2, 2])
 PREDICTED = np.array([0, 0, 1, 1, 1, 1, 1, 2])
@@ -41,22 +38,18 @@ def test_out_of_range_labels_are_rejected():
         metrics.confusion_matrix(np.array([0]), np.array([20]))
 
 
-def test_confusion_figure_names_every_class():
-    cm = metrics.confusion_matrix(PREDICTED, LABELS)
-    fig = modelviz.plot_confusion_matrix(cm, title="test")
-    ax = fig.axes[0]
-    assert [t.get_text() for t in ax.get_yticklabels()] == metrics.named_classes()
-    assert "62.5%" in ax.get_title()
-    assert ax.get_xlabel() == "predicted gesture"
-    plt.close(fig)
+def test_named_classes_give_the_id_then_the_italian_name():
+    names = metrics.named_classes()
+    assert len(names) == 20 and names[0] == "1 vattene" and names[-1] == "20 sonostufo"
 
 
-def test_learning_curves_plot_both_sets_and_mark_the_best_epoch():
+def test_confusion_figure():
+    assert_renders(modelviz.plot_confusion_matrix(metrics.confusion_matrix(PREDICTED, LABELS), title="test"),
+                   panels=2)  # the matrix and its colour bar
+
+
+def test_learning_curves_figure():
     history = History(epoch=[1, 2, 3], train_loss=[2.0, 1.0, 0.5], train_acc=[0.3, 0.6, 0.8],
                       val_loss=[2.1, 1.2, 1.3], val_acc=[0.3, 0.55, 0.5], lr=[1e-3] * 3,
                       seconds=[1.0] * 3, best_epoch=2)
-    fig = modelviz.plot_learning_curves(history)
-    loss_ax, acc_ax = fig.axes
-    assert len(loss_ax.lines) == 3  # training, validation, best epoch
-    assert acc_ax.lines[1].get_ydata().tolist() == [0.3, 0.55, 0.5]
-    plt.close(fig)
+    assert_renders(modelviz.plot_learning_curves(history), panels=2)  # loss and accuracy

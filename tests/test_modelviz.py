@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pytest
 import torch
-from matplotlib.figure import Figure
 from torch.utils.data import TensorDataset
 
+from figure_checks import assert_renders
 from gesturelib import experiments, metrics, models, probe
 from gesturelib.figures import modelviz
 from gesturelib.train import History
@@ -74,16 +74,10 @@ def test_run_table_has_one_row_per_run():
     assert "gain in last window (points)" not in modelviz.run_table({"cnn3d": [_record(0, 70.0)]}).columns
 
 
-def test_seed_curves_mark_where_each_run_stopped():
+def test_seed_curves_draw_a_panel_per_model():
     histories = {kind: {0: _history([0.1, 0.3, 0.5, 0.6], True), 1: _history([0.2, 0.3, 0.4, 0.5, 0.5], False)}
-                 for kind in ("cnn3d", "lstm")}
-    fig = modelviz.plot_seed_curves(histories)
-    assert len(fig.axes) == 2
-    ax = fig.axes[0]
-    assert len(ax.lines) == 6 and ax.get_ylim() == (0, 100)  # per run: its stop, validation, training
-    stops = [line.get_xdata()[0] for line in ax.lines if line.get_linestyle() == ":"]
-    assert stops == [4, 5] and ax.get_xlim() == (0.5, 5.5)
-    assert ax.get_title() == "cnn3d: 1 of 2 runs converged"
+                 for kind in ("cnn3d", "lstm")}  # runs of different lengths, one converged and one not
+    assert_renders(modelviz.plot_seed_curves(histories), panels=2)
 
 
 def test_yardstick_table_puts_the_probes_beside_the_teacher():
@@ -168,7 +162,7 @@ def test_probe_table_sees_a_model_that_reads_frame_order():
     assert pairs.loc["as recorded", "accuracy %"] == 100 and pairs.loc["as recorded", "as partner %"] == 0
     assert pairs.loc["frames reversed", "as partner %"] == 100
     assert set(table["probe"]) == set(probe.PROBES)
-    assert isinstance(modelviz.plot_probes(table), Figure)
+    assert_renders(modelviz.plot_probes(table), panels=3)
 
 
 def test_paired_comparison_exact_mcnemar():
@@ -234,14 +228,13 @@ def test_accuracy_by_length_on_real_format_clips(tiny_dataset):
     grid = modelviz.length_table(table)
     assert list(grid.columns) == ["joint", "cnn3d"] and list(grid.index)[-1].startswith("own length")
     assert math.isnan(grid.loc["4", "cnn3d"])
-    assert isinstance(modelviz.plot_accuracy_by_length(table, 16), Figure)
+    assert_renders(modelviz.plot_accuracy_by_length(table, 16), panels=1)
 
 
 def test_validation_curves_figure():
     history = History(epoch=[1, 2], train_loss=[2, 1], train_acc=[.2, .5], val_loss=[2, 1.5], val_acc=[.1, .3],
                       lr=[1, 1], seconds=[1, 1], best_epoch=2)
-    fig = modelviz.plot_validation_curves({"a": history, "b": history})
-    assert len(fig.axes[0].lines) == 4 and fig.axes[0].get_ylim() == (0, 100)
+    assert_renders(modelviz.plot_validation_curves({"a": history, "b": history}), panels=1)
 
 
 def test_temporal_receptive_field_of_the_whole_clip_trunk():
@@ -262,6 +255,4 @@ def test_architecture_blocks_are_read_from_the_model(kind):
     assert ("lstm" in names) == (kind != "cnn3d")
     assert sum(b.params for b in blocks) == models.count_params(models.build(kind, "course"))
     assert blocks[-1].output_shape == (models.NUM_CLASSES,)
-    ax = modelviz.plot_architecture(kind, "course")
-    assert len(ax.patches) == 2 * len(blocks) - 1  # a box per block, an arrow between neighbours
-    assert f"{models.count_params(models.build(kind, 'course')):,} parameters" in ax.get_title()
+    assert_renders(modelviz.plot_architecture(kind, "course").figure, panels=1)

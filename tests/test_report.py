@@ -68,15 +68,16 @@ def test_update_readme_without_markers_names_the_file(tmp_path):
         report.update_readme(readme, RESULTS)
 
 
-def test_size_accuracy_points_and_figure():
-    res = {"table3": {"student_small": {"fp32_mb": 0.09, "acc_fp32": 74.0, "fp16_mb": 0.05, "acc_fp16": 73.9,
-                                        "int8_mb": None, "acc_int8": None},
-                      "latency_ms": {"fp32": 5.0}}}
-    points = report.size_accuracy_points(res)
-    assert [(p["form"], p["mb"]) for p in points] == [("fp32", 0.09), ("fp16", 0.05)]
-    fig = report.plot_accuracy_vs_size(res)
-    assert fig.axes[0].get_xscale() == "log" and len(fig.axes[0].collections) >= 2
-    assert report.plot_accuracy_vs_size({}).axes[0].texts  # says that chapter 08 has not run
+def test_size_accuracy_points_keep_the_measured_forms_of_known_models():
+    table3 = {"student_small": {"fp32_mb": 0.09, "acc_fp32": 74.0, "fp16_mb": 0.05, "acc_fp16": 73.9,
+                                "int8_mb": None, "acc_int8": None},
+              "student_small_sparse": {"fp32_mb": 0.04, "acc_fp32": 73.0, "sparse_mb": 0.03, "acc_sparse": 73.0},
+              "latency_ms": {"fp32": 5.0}}  # not a model
+    points = report.size_accuracy_points(table3)
+    assert [(p["model"], p["form"], p["mb"]) for p in points] == [
+        ("small student (distilled)", "fp32", 0.09), ("small student (distilled)", "fp16", 0.05),
+        ("sparse small student", "fp32", 0.04), ("sparse small student", "sparse", 0.03)]
+    assert report.size_accuracy_points({}) == []
 
 
 def test_main_job_table_marks_steps_over_their_limits():

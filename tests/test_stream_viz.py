@@ -1,7 +1,8 @@
-"""Chapter 10's figures: the timeline of a sequence and the frame scrubber."""
+"""Chapter 10's figures: the timeline of a sequence and the frame scrubber (smoke tests, see ``figure_checks``)."""
 
 import numpy as np
 
+from figure_checks import assert_renders
 from gesturelib import stream
 from gesturelib.figures import stream_viz
 
@@ -20,23 +21,22 @@ def _crops(numbers):
     return [stream.FrameCrops(n, gray, ones, ones, np.array([50.0, 80.0], np.float32), 0.5) for n in numbers]
 
 
-def test_timeline_shows_truth_each_model_probabilities_and_hand_height():
+def test_a_spotted_gesture_is_right_when_it_overlaps_a_true_one_of_its_class():
+    truth = [(5, 32, 70), (7, 100, 110)]
+    predicted = [(5, 60, 80), (5, 75, 90), (7, 20, 40), (7, 110, 120)]  # overlaps, after, wrong class, touches
+    assert stream_viz.spotted_right(truth, predicted) == [True, False, False, True]
+    assert stream_viz.spotted_right([], predicted[:1]) == [False]
+
+
+def test_spotting_figure_draws_truth_models_probabilities_and_hand_height():
     result = _result()
     figure = stream_viz.plot_spotting(result, [(5, 32, 70)], {"model a": result.gestures, "model b": [(7, 10, 20)]},
                                       stream.SpottingConfig())
-    top, middle, bottom = figure.axes[:3]
-    assert [t.get_text() for t in top.get_yticklabels()] == ["model b", "model a", "ground truth"]
-    colours = [tuple(np.round(c.get_facecolor()[0][:3], 2)) for c in top.collections]
-    assert len(colours) == 3 and colours[1] != colours[2]  # a right and a wrong detection differ
-    assert middle.images[0].get_array().shape == (20, 120)
-    assert {line.get_label() for line in bottom.lines} >= {"highest hand above the hip", "raise_on = 0.3"}
+    assert_renders(figure, panels=4)  # gestures, probabilities and its colour bar, hand height
 
 
 def test_the_scrubber_draws_crops_and_the_probabilities_at_a_frame():
     draw = stream_viz.frame_renderer(_result(), _crops(range(10, 121)))
-    late = draw(60)
-    body, hand, bars = late.axes
-    assert "frame 60" in bars.get_title() and len(bars.patches) == 20
-    assert body.images and hand.images
-    early = draw(5)  # not tracked yet, no window yet
-    assert early.axes[0].texts and early.axes[2].texts
+    late = assert_renders(draw(60), panels=3)  # body crop, hand crop, probabilities
+    early = assert_renders(draw(5), panels=3)  # not tracked yet, no window yet: said in the panels
+    assert late != early

@@ -209,26 +209,41 @@ def table3_frame(rows: Mapping[str, dict]) -> pd.DataFrame:
     return pd.DataFrame(out).set_index("model")
 
 
-def accuracy_size_figure(rows: Mapping[str, dict]) -> Figure:
-    """Test accuracy against file size (log scale): colour = model, marker = storage form."""
-    forms = (("fp32", "fp32_mb", "acc_fp32", "o"), ("fp16", "fp16_mb", "acc_fp16", "s"),
-             ("int8", "int8_mb", "acc_int8", "^"))
-    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=80)
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for color, (key, r) in zip(colors, rows.items()):
-        points = [(r[size], r[acc], marker) for _, size, acc, marker in forms
-                  if r.get(size) is not None and r.get(acc) is not None]
-        for size, acc, marker in points:
-            ax.scatter(size, acc, marker=marker, color=color, s=50, alpha=0.85)
-        ax.plot([p[0] for p in points], [p[1] for p in points], color=color, lw=0.8, alpha=0.5, label=key)
-    for form, _, _, marker in forms:
-        ax.scatter([], [], marker=marker, color="0.4", label=form)
-    ax.set_xscale("log")
-    ax.set_xlabel("file size (MB = 2^20 bytes, log scale)")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title("Accuracy against size (the sparse row's fp32 / fp16 are its sparse files)")
-    ax.legend(fontsize=8, loc="best")
-    fig.tight_layout()
+def plot_accuracy_vs_size(rows: Mapping[str, dict], poster: bool = False) -> Figure:
+    """Test accuracy against file size (log scale) of every model and storage form of Table 3's ``rows``
+    (:func:`gesturelib.report.size_accuracy_points`): colour = model, marker = form, a thin line joins a
+    model's forms. ``poster=True`` adds the poster's Table 3 beside it."""
+    fig = Figure(figsize=(12 if poster else 8, 4.5), dpi=90, layout="constrained")
+    axes = fig.subplots(1, 2 if poster else 1, squeeze=False)[0]
+    ours = axes[0]
+    markers = {"fp32": "o", "fp16": "s", "sparse": "^", "int8": "D"}
+    points = report.size_accuracy_points(dict(rows))
+    names = list(dict.fromkeys(p["model"] for p in points))
+    colours = dict(zip(names, plt.cm.tab10.colors))
+    for name in names:
+        mine = [p for p in points if p["model"] == name]
+        ours.plot([p["mb"] for p in mine], [p["accuracy"] for p in mine], color=colours[name], lw=0.8, alpha=0.5,
+                  label=name)
+        for p in mine:
+            ours.scatter(p["mb"], p["accuracy"], marker=markers[p["form"]], color=colours[name], s=55, alpha=0.85)
+    for form, marker in markers.items():
+        ours.scatter([], [], marker=marker, color="0.4", label=form)
+    ours.set(xlabel="file size (MB = 2^20 bytes, log scale)", ylabel="test accuracy (%)",
+             title="Ours: course preset, embedded dataset")
+    if points:
+        ours.set_xscale("log")
+        ours.legend(fontsize=8, loc="lower right")
+    else:
+        ours.text(0.5, 0.5, "no compression results yet\n(run chapter 08)", ha="center", transform=ours.transAxes)
+    if poster:
+        theirs = axes[1]
+        for key, (_, mb32, acc32, mb16, acc16) in report.POSTER["table3"].items():
+            theirs.plot([mb32, mb16], [acc32, acc16], "o-", label=report.MODEL_NAMES[key])
+        theirs.set(xscale="log", xlabel="model size (MB, log scale); fp32 then fp16", ylabel="accuracy (%)",
+                   title="The poster (Table 3), ChaLearn 2014")
+        theirs.legend(fontsize=8, loc="lower right")
+    for ax in axes:
+        ax.grid(True, which="both", alpha=0.3)
     return fig
 
 

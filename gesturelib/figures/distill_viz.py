@@ -2,8 +2,8 @@
 (paired differences: :mod:`gesturelib.figures.verdicts_viz`).
 
 Each function draws on a matplotlib ``Axes`` the caller owns, from plain
-numbers (training histories, lists of norms), so tests can check what is drawn
-without training anything.
+numbers (training histories, lists of norms), so nothing needs training to
+draw them; :func:`seed_curves` computes what the learning-curve panels show.
 """
 
 from __future__ import annotations
@@ -30,6 +30,17 @@ def plot_gradient_scale(ax: Axes, temperatures: Sequence[float], with_t2: Sequen
     return ax
 
 
+def seed_curves(runs: Sequence, field: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(epochs, curves, mean)`` of one arm's runs (:class:`~gesturelib.train.History` objects):
+    each run's ``field`` in percent per epoch, NaN after the run stopped (runs stop when they
+    converge), and the mean over the runs still training at each epoch."""
+    longest = max(len(h.epoch) for h in runs)
+    curves = np.full((len(runs), longest), np.nan)
+    for row, h in zip(curves, runs):
+        row[:len(h.epoch)] = 100 * np.asarray(getattr(h, field), dtype=float)
+    return np.arange(1, longest + 1), curves, np.nanmean(curves, axis=0)
+
+
 def plot_arm_curves(axes: Sequence[Axes], histories: Mapping[str, Sequence], title: str = "") -> Sequence[Axes]:
     """Each arm's accuracy per epoch, the mean over the seeds still training with each seed faint
     (runs stop when they converge): training accuracy
@@ -41,14 +52,10 @@ def plot_arm_curves(axes: Sequence[Axes], histories: Mapping[str, Sequence], tit
     for ax, field, what in ((axes[0], "train_acc", "training accuracy (augmented)"),
                             (axes[1], "val_acc", "validation accuracy")):
         for label, runs in histories.items():
-            longest = max(len(h.epoch) for h in runs)
-            curves = np.full((len(runs), longest), np.nan)  # runs stop at different epochs
-            for row, h in zip(curves, runs):
-                row[:len(h.epoch)] = 100 * np.asarray(getattr(h, field), dtype=float)
-            epochs = np.arange(1, longest + 1)
+            epochs, curves, mean = seed_curves(runs, field)
             for curve in curves:
                 ax.plot(epochs, curve, color=colours[label], alpha=0.25, linewidth=0.8)
-            ax.plot(epochs, np.nanmean(curves, axis=0), color=colours[label], linewidth=2,
+            ax.plot(epochs, mean, color=colours[label], linewidth=2,
                     label=f"{label} (mean of the {len(runs)} seeds still training)")
         ax.set_xlabel("epoch")
         ax.set_ylabel(f"{what} (%)")

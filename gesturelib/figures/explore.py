@@ -710,23 +710,20 @@ def gesture_strip(labels: Sequence[SequenceLabels], classes: Sequence[int] | Non
     return fig
 
 
-def plot_hand_paths(labels: Sequence[SequenceLabels],
-                    pairs: Sequence[tuple[int, int]] = choreography.TIME_REVERSE_PAIRS,
-                    per_class: int = 6) -> Figure:
-    """The highest hand's path over each gesture of class pairs, against time normalised to 0..1.
+#: Times per gesture at which :func:`hand_paths` samples the hand.
+PATH_POINTS = 50
 
-    Top row: how far the hand is out to its own side of the body; bottom row:
-    how high it is above the hip; both in person heights (hip-head distance),
-    so users of every size and handedness overlay. Thin lines are single
-    performances (up to ``per_class`` of each class); the thick dotted line is
-    the second class's mean played backwards: it lies on the first class's
-    mean exactly when the pair are each other's time reverse.
-    """
-    classes = [c for pair in pairs for c in pair]
+
+def hand_paths(labels: Sequence[SequenceLabels], classes: Sequence[int], per_class: int = 6,
+               points: int = PATH_POINTS) -> dict[int, list[np.ndarray]]:
+    """The highest hand's path over up to ``per_class`` performances of each class: one (2, ``points``)
+    array per performance, row 0 how far the hand is out to its own side of the body, row 1 how high it
+    is above the hip, both in person heights (hip-head distance), at ``points`` times from the gesture's
+    first frame (0) to its last (1). Users of every size and handedness therefore overlay."""
     candidates = _candidates(labels, classes)
     skeletons: dict[Path, np.ndarray] = {}
     paths: dict[int, list[np.ndarray]] = {c: [] for c in classes}
-    grid = np.linspace(0.0, 1.0, 50)
+    grid = np.linspace(0.0, 1.0, points)
     for gesture_id in classes:
         for sequence, (_, start, end) in candidates[gesture_id]:
             if len(paths[gesture_id]) >= per_class:
@@ -748,7 +745,19 @@ def plot_hand_paths(labels: Sequence[SequenceLabels],
             up = (hip[:, 1] - pixels[:, JOINT_INDEX[hand], 1]) / person
             time = np.linspace(0.0, 1.0, len(during))
             paths[gesture_id].append(np.stack([np.interp(grid, time, outward), np.interp(grid, time, up)]))
+    return paths
 
+
+def plot_hand_paths(labels: Sequence[SequenceLabels],
+                    pairs: Sequence[tuple[int, int]] = choreography.TIME_REVERSE_PAIRS,
+                    per_class: int = 6) -> Figure:
+    """:func:`hand_paths` of class pairs: the hand out to its side (top row) and above the hip (bottom row)
+    against time normalised to 0..1. Thin lines are single performances; the thick dotted line is the
+    second class's mean played backwards: it lies on the first class's mean exactly when the pair are
+    each other's time reverse.
+    """
+    paths = hand_paths(labels, [c for pair in pairs for c in pair], per_class)
+    grid = np.linspace(0.0, 1.0, PATH_POINTS)
     fig = Figure(figsize=(4.6 * len(pairs), 5.2), dpi=DPI, layout="constrained")
     axes = np.asarray(fig.subplots(2, len(pairs), sharex=True, squeeze=False))
     for column, (a, b) in enumerate(pairs):

@@ -20,10 +20,9 @@ def _bars(ax, gestures: Sequence[Sequence[int]], row: float, colours: Sequence[s
             ax.text((start + end) / 2, row, str(gesture_id), ha="center", va="center", color="white", fontsize=7)
 
 
-def _colours(truth: Sequence[Sequence[int]], predicted: Sequence[Sequence[int]]) -> list[str]:
-    """Green for a prediction whose class is that of a true gesture it overlaps, red otherwise."""
-    return [_RIGHT if any(t[0] == p[0] and t[1] <= p[2] and p[1] <= t[2] for t in truth) else _WRONG
-            for p in predicted]
+def spotted_right(truth: Sequence[Sequence[int]], predicted: Sequence[Sequence[int]]) -> list[bool]:
+    """For each predicted ``(gesture id, start, end)``: does it overlap a true gesture of its class?"""
+    return [any(t[0] == p[0] and t[1] <= p[2] and p[1] <= t[2] for t in truth) for p in predicted]
 
 
 def plot_spotting(result: stream.SequenceResult, truth: Sequence[Sequence[int]],
@@ -37,7 +36,8 @@ def plot_spotting(result: stream.SequenceResult, truth: Sequence[Sequence[int]],
     rows = ["ground truth", *predictions]
     _bars(top, truth, len(rows) - 1, [_TRUTH] * len(truth))
     for i, (name, gestures) in enumerate(predictions.items()):
-        _bars(top, gestures, len(rows) - 2 - i, _colours(truth, gestures))
+        colours = [_RIGHT if right else _WRONG for right in spotted_right(truth, gestures)]
+        _bars(top, gestures, len(rows) - 2 - i, colours)
     top.set_yticks(range(len(rows)), rows[::-1], fontsize=8)
     top.set_ylim(-0.6, len(rows) - 0.4)
     top.legend(handles=[Patch(color=_TRUTH, label="labelled gesture (id)"),
