@@ -16,8 +16,15 @@ CHAPTERS = sorted(p for p in exercises.SOLUTIONS_DIR.glob("[0-9][0-9]_*.ipynb")
                   if exercises.has_exercises(nbformat.read(p, as_version=4)))
 
 
-def test_chapters_03_to_08_have_exercises():
-    assert {p.name[:2] for p in CHAPTERS} >= {"03", "04", "05", "06", "07", "08"}
+def test_every_chapter_has_exercises_and_says_where_to_write_them():
+    every = sorted(exercises.SOLUTIONS_DIR.glob("[0-9][0-9]_*.ipynb"))
+    assert len(every) == 10 and CHAPTERS == every
+    for chapter in CHAPTERS:
+        cells = nbformat.read(chapter, as_version=4).cells
+        intro = next(c.source for c in cells if c.cell_type == "markdown" and "## Exercises" in c.source)
+        # the reader of the solution chapter learns that the student version holds the empty cell
+        assert "`# YOUR CODE HERE`" in intro and "make exercises" in intro, chapter.name
+        assert f"grade exercises/{chapter.name}" in intro, chapter.name
 
 
 def _check(chapter, student):
