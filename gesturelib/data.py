@@ -28,8 +28,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
-from torchvision import tv_tensors
-from torchvision.transforms import v2
 
 from . import chalearn, clipcache, cropping
 
@@ -93,12 +91,18 @@ class ClipAugmentation(torch.nn.Module):
 
     def __init__(self, rotation: float, translation: float, zoom: tuple[float, float]):
         super().__init__()
+        # Imported here, not at the top: importing torchvision takes about a second, and only
+        # augmentation needs it (a chapter that loads trained models never augments).
+        from torchvision.transforms import v2
+
         self.affine = v2.RandomAffine(degrees=rotation, translate=(translation, translation), scale=zoom,
                                       interpolation=v2.InterpolationMode.BILINEAR, fill=0)
         self._base_grids: dict[tuple[int, int], torch.Tensor] = {}
 
     def reference(self, clip: torch.Tensor) -> torch.Tensor:
         """The same augmentation through one ``v2.RandomAffine`` call per stream."""
+        from torchvision import tv_tensors
+
         streams = []
         for stream in clip:  # (C, T, H, W) -> a (T, C, H, W) video: one parameter draw
             video = tv_tensors.Video(stream.transpose(0, 1))
