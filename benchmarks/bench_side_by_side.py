@@ -1,7 +1,7 @@
 """Two trainings one after the other on all threads, or side by side on one thread each?
 
 The chapters train every model on one thread and run independent runs side by
-side, one process per core (``experiments.train_all``). This prints, per model
+side, one process per core (``recipes.train_all``). This prints, per model
 kind, the wall time of N one-epoch runs done both ways on the chapters' data,
 measured one after the other in the same run, and their ratio. The worker
 processes are started before the clock runs (``train_all`` pays that start,
@@ -25,22 +25,22 @@ def train_once(kind: str, seed: int, epochs: int, threads: int) -> float:
     """Seconds to train a fresh ``kind`` for ``epochs`` on the chapters' training clips (no model cache)."""
     import torch
 
-    from gesturelib import experiments, models, train
+    from gesturelib import models, recipes, train
 
     torch.set_num_threads(threads)
-    s = experiments.splits()
-    config = dataclasses.replace(experiments.train_config(kind, seed=seed, epochs=epochs), num_threads=threads)
+    s = recipes.splits()
+    config = dataclasses.replace(recipes.train_config(kind, seed=seed, epochs=epochs), num_threads=threads)
     torch.manual_seed(seed)
     start = time.perf_counter()
-    train.fit(models.build(kind, experiments.PRESET), s.train, s.validation, config, progress=False)
+    train.fit(models.build(kind, recipes.PRESET), s.train, s.validation, config, progress=False)
     return time.perf_counter() - start
 
 
 def warm_up(_: int) -> None:
     """Import torch and load the clips in a worker, so start-up is not timed (train_all pays it once)."""
-    from gesturelib import experiments
+    from gesturelib import recipes
 
-    experiments.splits()
+    recipes.splits()
     time.sleep(1.0)  # hold this worker, so that each worker gets one
 
 
@@ -51,9 +51,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=os.cpu_count() or 2, help="independent runs (default: cores)")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
-    from gesturelib import experiments
+    from gesturelib import recipes
 
-    experiments.splits()  # the dataset and clips exist before anything is timed
+    recipes.splits()  # the dataset and clips exist before anything is timed
     print(f"{cores} cores, load average {os.getloadavg()[0]:.1f}; {args.runs} runs of {args.epochs} epoch(s) each")
     context = multiprocessing.get_context("spawn")
     for kind in args.kinds:

@@ -5,7 +5,7 @@ small student beside torchvision's r3d_18, measured side by side in one run on o
     python benchmarks/bench_speed.py --clips 256 --rounds 1 --no-readme   # a quick look
 
 Everything runs on ONE thread, as every model of the chapters trains
-(``experiments.train_all``: one process per core, one thread each), so the
+(``recipes.train_all``: one process per core, one thread each), so the
 yardstick is a 1024^3 fp32 matrix product on one thread, measured in this run.
 
 Training, per kind: ``--clips`` random uint8 clips of the course size, read

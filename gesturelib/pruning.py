@@ -195,7 +195,7 @@ def sparse_vs_dense(
     compared with the control, not with the student before them.
 
     ``data_splits`` needs ``train``, ``validation`` and ``test`` datasets (an
-    :class:`gesturelib.experiments.Splits`). The comparison is sparse minus
+    :class:`gesturelib.recipes.Splits`). The comparison is sparse minus
     dense, with the non-inferiority ``margin`` (-1: "keeps the accuracy" holds
     when the 95 % interval lies above -1 point); it is "not tested (not
     converged)" unless every base student met the convergence criterion. The

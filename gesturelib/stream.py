@@ -650,12 +650,12 @@ def load_model(spec: str) -> torch.nn.Module:
     """A model by kind (the chapters' model of the embedded dataset: ``cnn3d`` the teacher,
     ``joint``, ``lstm``, or ``student_small`` / ``student_medium`` distilled, seed 0; trained first
     if no chapter did) or by path (a model-cache folder, or the ``model.pt`` inside one)."""
-    from . import experiments, modelcache, models
+    from . import modelcache, models, recipes
 
     if spec in models.KINDS:
         if spec.startswith("student"):
-            return experiments.trained_student(spec, seed=0, with_teacher=True)[0]
-        return experiments.trained(spec)[0]
+            return recipes.trained_student(spec, seed=0, with_teacher=True)[0]
+        return recipes.trained(spec)[0]
     path = Path(spec)
     folder = path.parent if path.name == "model.pt" else path
     if not folder.is_dir():

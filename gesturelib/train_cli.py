@@ -45,7 +45,7 @@ def _datasets(args: argparse.Namespace) -> dict[str, Dataset]:
     if args.synthetic:
         return {"train": synthetic_dataset(args.synthetic, args.preset, seed=1),
                 "validation": synthetic_dataset(max(1, args.synthetic // 2), args.preset, seed=2)}
-    from . import clipcache, data  # imported here: the smoke test must not need prepared clips
+    from . import clipcache, data# imported here: the smoke test must not need prepared clips
 
     available = clipcache.prepare(args.data, args.preset)
     for split in ("train", "validation"):

@@ -9,7 +9,7 @@ import torch
 from torch.utils.data import TensorDataset
 
 from figure_checks import assert_renders
-from gesturelib import experiments, metrics, models, probe
+from gesturelib import metrics, models, probe, recipes
 from gesturelib.figures import modelviz
 from gesturelib.train import History
 
@@ -49,7 +49,7 @@ def _record(seed, accuracy, converged=True):
 
 
 def test_table1_row_is_a_seed_row_with_both_presets_parameter_counts():
-    row = experiments.table1_row("joint", [_record(0, 80.0), _record(1, 84.0, converged=False)])
+    row = recipes.table1_row("joint", [_record(0, 80.0), _record(1, 84.0, converged=False)])
     assert row["seeds"] == [0, 1] and row["accuracies"] == [80.0, 84.0] and row["mean"] == 82.0
     assert row["converged"] == [True, False] and not row["all_converged"]
     assert row["params"] == models.count_params(models.build("joint", "course"))

@@ -2,21 +2,21 @@ import pytest
 
 from gesturelib import report
 
-from gesturelib import experiments, stats
+from gesturelib import recipes, stats
 
 
 def _row(accuracies, converged=True, params=None):
     records = [{"seed": seed, "test_accuracy": a, "converged": converged} for seed, a in enumerate(accuracies)]
-    return experiments.seed_row(records, params or 1000)
+    return recipes.seed_row(records, params or 1000)
 
 
 T1 = {"cnn3d": _row([85.0, 86.0, 85.5], params=300_000), "lstm": _row([80.0, 79.0, 81.0]),
       "joint": _row([85.5, 85.0, 86.5])}
 T2 = {"student_small/labels": _row([69, 70, 71]), "student_small/teacher": _row([72.5, 74, 75.5]),
       "student_medium/labels": _row([78, 80, 82], converged=False), "student_medium/teacher": _row([77, 79, 81])}
-T1["comparisons"] = {"joint_vs_cnn3d": experiments.compare(T1["cnn3d"], T1["joint"]),
-                     "cnn3d_vs_lstm": experiments.compare(T1["lstm"], T1["cnn3d"])}
-T2["comparisons"] = {size: experiments.compare(T2[f"{size}/labels"], T2[f"{size}/teacher"])
+T1["comparisons"] = {"joint_vs_cnn3d": recipes.compare(T1["cnn3d"], T1["joint"]),
+                     "cnn3d_vs_lstm": recipes.compare(T1["lstm"], T1["cnn3d"])}
+T2["comparisons"] = {size: recipes.compare(T2[f"{size}/labels"], T2[f"{size}/teacher"])
                      for size in ("student_small", "student_medium")}
 RESULTS = {
     "table1": T1,

@@ -24,7 +24,7 @@ import json
 
 import torch
 
-from gesturelib import experiments, modelcache, probe, runtime, synth, train
+from gesturelib import modelcache, probe, recipes, runtime, synth, train
 
 
 def calibrate(difficulty: float, epochs: int | None, tag: str = "") -> dict:
@@ -32,9 +32,9 @@ def calibrate(difficulty: float, epochs: int | None, tag: str = "") -> dict:
     folder = runtime.data_root() / "calibration" / f"embedded-course-d{difficulty:.2f}{tag}"
     if not (folder / "dataset.json").exists():
         synth.generate(folder, "course", difficulty=difficulty)
-    splits = experiments.splits(folder)
-    cfg = experiments.train_config("cnn3d", epochs=epochs)
-    teacher, history = modelcache.load_or_train("cnn3d", experiments.PRESET, splits.train, splits.validation,
+    splits = recipes.splits(folder)
+    cfg = recipes.train_config("cnn3d", epochs=epochs)
+    teacher, history = modelcache.load_or_train("cnn3d", recipes.PRESET, splits.train, splits.validation,
                                                 cfg, data_key=splits.key)
     ordered = probe.linear_probe(splits.train_plain, splits.validation, splits.test)
     unordered = probe.linear_probe(splits.train_plain, splits.validation, splits.test, order=False)

@@ -1,7 +1,7 @@
 """What the models of chapters 03 and 04 are, and where and why they fail: their tables and figures.
 
 Built on :mod:`gesturelib.models`, :mod:`gesturelib.train`, :mod:`gesturelib.metrics`,
-:mod:`gesturelib.probe` and :mod:`gesturelib.experiments`, for the baselines and the joint model:
+:mod:`gesturelib.probe` and :mod:`gesturelib.recipes`, for the baselines and the joint model:
 
 - what a model is: a per-layer summary (:func:`layer_table`), a block diagram drawn
   from the model (:func:`plot_architecture`) and parameter counts of both presets
@@ -42,7 +42,7 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from matplotlib.ticker import MaxNLocator
 from torch import nn
 
-from .. import experiments, metrics, models, probe
+from .. import metrics, models, probe, recipes
 from ..train import PLATEAU_EPOCHS, History
 
 DPI = 85
@@ -161,7 +161,7 @@ def params_table(kinds: Sequence[str] = TABLE1_KINDS) -> pd.DataFrame:
 
 def run_table(records_by_kind: Mapping[str, Sequence[dict]],
               histories: Mapping[str, Mapping[int, History]] | None = None) -> pd.DataFrame:
-    """One row per run (``experiments.records``): its epochs, best epoch, best validation and test
+    """One row per run (``recipes.records``): its epochs, best epoch, best validation and test
     accuracy and whether it met the convergence criterion (``train.plateaued``).
 
     With ``histories`` (kind -> seed -> History), a column gives the criterion's measure: how
@@ -227,7 +227,7 @@ def yardstick_table(ordered, unordered, teacher_val_accuracy: float, teacher_tes
              "validation %": 100 * result.validation,
              "test %": math.nan if result.test is None else 100 * result.test}
             for name, result in (("frames in order", ordered), ("frames averaged", unordered))]
-    rows.append({"": "3D-CNN teacher (seed 0)", "inputs": math.prod(models.input_shape(experiments.PRESET)),
+    rows.append({"": "3D-CNN teacher (seed 0)", "inputs": math.prod(models.input_shape(recipes.PRESET)),
                  "training %": math.nan, "validation %": teacher_val_accuracy, "test %": teacher_test_accuracy})
     return pd.DataFrame(rows).set_index("").round(1)
 
@@ -333,7 +333,7 @@ def comparison_table(predictions: Mapping[str, object], labels, reference: str) 
 
     ``McNemar p`` is printed in scientific notation (a tiny p must not read as 0.0), and
     the next column says whether it lies below 0.05. This tests one pair of trained models on
-    one test set; whether a claim holds over seeds is :func:`experiments.compare`'s verdict.
+    one test set; whether a claim holds over seeds is :func:`recipes.compare`'s verdict.
     """
     rows = []
     for name, pred in predictions.items():
