@@ -1,8 +1,8 @@
 """Tests for gesturelib.compress: statistics, pruning, sparse / fp16 / int8 files.
 
-Most tests use a tiny model with every layer type the joint students have
-(Conv3d, BatchNorm3d, Conv2d, BatchNorm2d, LSTM, Linear), trained for a few
-steps on separable random data so its predictions mean something. The last
+Most tests use the tiny model of ``tests/tiny_model.py``, with every layer type the
+joint students have, trained for a few steps on separable random data so its
+predictions mean something (``conftest.tiny_trained``). The last
 one runs the real small student from ``gesturelib.models``.
 """
 
@@ -16,60 +16,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from gesturelib import compress
-
-CLASSES = 4
-
-
-class TinyJoint(nn.Module):
-    """(B, 2, 2, T, H, W) -> (B, CLASSES): Conv3d+BN, per-frame Conv2d+BN, LSTM over frames, Linear."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv3d = nn.Conv3d(4, 6, 3, padding=1)
-        self.bn3d = nn.BatchNorm3d(6)
-        self.conv2d = nn.Conv2d(6, 8, 3, padding=1)
-        self.bn2d = nn.BatchNorm2d(8)
-        self.lstm = nn.LSTM(8 * 2 * 2, 16, batch_first=True)
-        self.fc = nn.Linear(16, CLASSES)
-
-    def forward(self, clips):
-        batch = clips.shape[0]
-        x = F.relu(self.bn3d(self.conv3d(clips.flatten(1, 2))))
-        x = F.max_pool3d(x, (1, 2, 2))
-        frames = x.shape[2]
-        x = x.transpose(1, 2).flatten(0, 1)
-        x = F.relu(self.bn2d(self.conv2d(x)))
-        x = F.adaptive_avg_pool2d(x, 2).flatten(1).unflatten(0, (batch, frames))
-        out, _ = self.lstm(x)
-        return self.fc(out[:, -1])
-
-
-def _data(n, seed):
-    """Separable clips: one fixed random pattern per class plus noise."""
-    patterns = torch.randn(CLASSES, 2, 2, 4, 8, 8, generator=torch.Generator().manual_seed(0))
-    g = torch.Generator().manual_seed(seed)
-    labels = torch.randint(0, CLASSES, (n,), generator=g)
-    return patterns[labels] + 0.8 * torch.randn(n, 2, 2, 4, 8, 8, generator=g), labels
-
-
-@pytest.fixture(scope="module")
-def trained():
-    """A TinyJoint trained for 20 Adam steps (eval mode) and a held-out batch."""
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    model = TinyJoint()
-    x, y = _data(64, seed=1)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    for _ in range(20):
-        opt.zero_grad()
-        F.cross_entropy(model(x), y).backward()
-        opt.step()
-    return model.eval(), _data(64, seed=2)
-
+from tiny_model import CLASSES
 
 @pytest.fixture
-def model(trained):
-    return copy.deepcopy(trained[0])
+def model(tiny_trained):
+    return copy.deepcopy(tiny_trained[0])
 
 
 def _predict(model, x):
@@ -82,9 +33,9 @@ def _predict(model, x):
 
 def test_scopes_select_the_documented_tensors(model):
     weights = set(compress.count_below(model, 1.0, "weights").per_layer)
-    assert weights == {"conv3d.weight", "conv2d.weight", "lstm.weight_ih_l0", "lstm.weight_hh_l0", "fc.weight"}
+    assert weights == {"conv3d.weight", "lstm.weight_ih_l0", "lstm.weight_hh_l0", "fc.weight"}
     with_biases = set(compress.count_below(model, 1.0, "weights+biases").per_layer)
-    assert with_biases - weights == {"conv3d.bias", "conv2d.bias", "lstm.bias_ih_l0", "lstm.bias_hh_l0", "fc.bias"}
+    assert with_biases - weights == {"lstm.bias_ih_l0", "lstm.bias_hh_l0", "fc.bias"}  # no batch norm
     everything = compress.count_below(model, 1.0, "all")
     assert set(everything.per_layer) == {name for name, _ in model.named_parameters()}
     assert everything.total == sum(p.numel() for p in model.parameters())
@@ -113,7 +64,7 @@ def test_counts_stats_and_histograms_agree_on_planted_values(model):
     bin_of = lambda v: np.searchsorted(h.edges, v, side="right") - 1  # noqa: E731
     assert h.counts[bin_of(-110)] >= 1 and h.counts[bin_of(-30)] >= 1
     by_type = compress.log2_histograms(model, group_by="layer_type")
-    assert set(by_type) == {"Conv3d", "Conv2d", "LSTM", "Linear"}
+    assert set(by_type) == {"Conv3d", "LSTM", "Linear"}
     assert by_type["LSTM"].total == model.lstm.weight_ih_l0.numel() + model.lstm.weight_hh_l0.numel()
     narrow = compress.log2_histograms(model, group_by="all", edges=np.arange(-20.0, 0.0))["all"]
     assert narrow.under >= 3 and narrow.total == compress.zero_weights(model).total
@@ -173,9 +124,9 @@ def _channels_last(module, *names):
         tensor.data = tensor.data.contiguous(memory_format=torch.channels_last_3d)
 
 
-def test_pruning_works_on_a_channels_last_model(trained):
+def test_pruning_works_on_a_channels_last_model(tiny_trained):
     """train.fit leaves a CPU model in channels_last_3d, where torch's global pruning cannot flatten conv weights."""
-    model = copy.deepcopy(trained[0])
+    model = copy.deepcopy(tiny_trained[0])
     _channels_last(model.conv3d, "weight")
     assert not model.conv3d.weight.is_contiguous()
     first = compress.prune_global_magnitude(model, 0.5, permanent=False)
@@ -187,8 +138,8 @@ def test_pruning_works_on_a_channels_last_model(trained):
     assert int((model.conv3d.weight == 0).sum()) == report.per_layer["conv3d.weight"][0]
 
 
-def test_pruned_lstm_runs_and_keeps_its_state_dict_keys(trained):
-    model, (x, _) = copy.deepcopy(trained[0]), trained[1]
+def test_pruned_lstm_runs_and_keeps_its_state_dict_keys(tiny_trained):
+    model, (x, _) = copy.deepcopy(tiny_trained[0]), tiny_trained[1]
     keys = list(model.state_dict())
     compress.prune_global_magnitude(model, 0.5, permanent=False)
     assert "lstm.weight_ih_l0_orig" in model.state_dict()
@@ -197,7 +148,7 @@ def test_pruned_lstm_runs_and_keeps_its_state_dict_keys(trained):
     # A fine-tuning step under the masks keeps the pruned weights at zero.
     model.train()
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    F.cross_entropy(model(x), trained[1][1]).backward()
+    F.cross_entropy(model(x), tiny_trained[1][1]).backward()
     opt.step()
     masked = model.lstm.weight_ih_l0 == 0
     compress.make_permanent(model)
@@ -299,8 +250,8 @@ def test_reported_sizes_are_the_sizes_of_the_saved_files(model, tmp_path):
         compress.save_model(model, tmp_path / "x", "bf16")
 
 
-def test_fp16_and_int8_agree_with_fp32_on_most_predictions(trained):
-    model, (x, y) = trained
+def test_fp16_and_int8_agree_with_fp32_on_most_predictions(tiny_trained):
+    model, (x, y) = tiny_trained
     reference = _predict(model, x)
     assert (reference == y).double().mean() > 0.8, "the test model must be trained for the comparison to mean anything"
     fp16 = compress.to_fp16(model)

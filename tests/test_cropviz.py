@@ -14,12 +14,11 @@ from tiny_dataset import GESTURES  # user 2 is left-handed
 
 
 @pytest.fixture(scope="module")
-def train(tiny_dataset, tmp_path_factory):
+def train(tiny_dataset, tiny_clip_cache):
     dataset = tiny_dataset
     (dataset / "users.csv").write_text("user,split,handedness\n1,train,right\n2,train,left\n"
                                        "3,validation,right\n4,test,right\n5,train,right\n")
-    with pytest.warns(UserWarning, match="skipped"):  # the tiny dataset has a corrupt sequence
-        return data.GestureClips(dataset, "train", cache_dir=tmp_path_factory.mktemp("cropviz") / "cache")
+    return data.GestureClips(dataset, "train", cache_dir=tiny_clip_cache)
 
 
 def test_examples_are_found_and_located(train):

@@ -10,11 +10,8 @@ from gesturelib import chalearn, data
 
 
 @pytest.fixture(scope="module")
-def cached(tiny_dataset, tmp_path_factory):
-    root, dataset = tmp_path_factory.mktemp("data"), tiny_dataset
-    with pytest.warns(UserWarning, match="skipped"):  # the tiny dataset has a corrupt sequence
-        data.GestureClips(dataset, "train", cache_dir=root / "cache")
-    return dataset, root / "cache"
+def cached(tiny_dataset, tiny_clip_cache):
+    return tiny_dataset, tiny_clip_cache
 
 
 def still_clip(seed=0):

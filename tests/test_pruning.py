@@ -1,7 +1,7 @@
 """Chapters 07 and 08: weight magnitudes (``weight_magnitudes``), pruning, fine-tuning, Table 3
 and latency (``pruning``), and their tables and figures (``figures.compressviz``).
 
-A tiny model with the joint models' three layer types (Conv3d, LSTM, Linear)
+The tests' tiny model (``tests/tiny_model.py``, the joint models' layer types)
 carries planted weights for the counting tests and trains in a fraction of a
 second for the pruning recipe; Table 3 rows use the real small student of the
 course preset on a few random clips.
@@ -15,33 +15,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import TensorDataset
 
 from figure_checks import assert_renders
 from gesturelib import compress, export, models, pruning, stats, train, weight_magnitudes
 from gesturelib.figures import compressviz
-
-CLASSES = 3
-
-
-class TinyJoint(nn.Module):
-    """(B, 2, 2, T, 4, 4) -> (B, CLASSES): Conv3d + BatchNorm, an LSTM over time, a Linear classifier."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv3d(4, 3, 3, padding=1, bias=False)
-        self.bn = nn.BatchNorm3d(3)
-        self.lstm = nn.LSTM(3, 5, batch_first=True)
-        self.fc = nn.Linear(5, CLASSES)
-
-    def forward(self, clips):
-        x = F.relu(self.bn(self.conv(clips.flatten(1, 2))))  # (B, 3, T, 4, 4)
-        x = x.mean(dim=(3, 4)).transpose(1, 2)  # (B, T, 3)
-        _, (hidden, _) = self.lstm(x)
-        return self.fc(hidden[-1])
-
+from tiny_model import CLASSES, TinyJoint
 
 def _dataset(n=24, seed=0):
     g = torch.Generator().manual_seed(seed)
@@ -64,9 +44,9 @@ def tiny():
 
 
 def _planted(model):
-    """Plant known magnitudes: 2 zeros, 3 weights of 2^-110, 4 of 1e-5 in conv; 1 of 2^-30 in the LSTM."""
+    """Plant known magnitudes: 2 zeros, 3 weights of 2^-110, 4 of 1e-5 in the Conv3d; 1 of 2^-30 in the LSTM."""
     with torch.no_grad():
-        w = model.conv.weight.view(-1)
+        w = model.conv3d.weight.view(-1)
         w.clamp_(min=0.01)  # nothing small before planting
         model.lstm.weight_ih_l0.clamp_(min=0.01)
         model.lstm.weight_hh_l0.clamp_(min=0.01)
@@ -81,11 +61,11 @@ def _planted(model):
 def test_magnitude_table_counts_planted_weights(tiny):
     table = compressviz.magnitude_table({"m": _planted(tiny)})
     conv, lstm, every = table.loc[("m", "Conv3d")], table.loc[("m", "LSTM")], table.loc[("m", "all")]
-    assert conv["weights"] == tiny.conv.weight.numel() and conv["zeros"] == 2
+    assert conv["weights"] == tiny.conv3d.weight.numel() and conv["zeros"] == 2
     assert conv["< 2^-100"] == 5 and conv["< 2^-24"] == 5 and conv["< 0.001"] == 9
     assert conv["min |w| > 0"] == pytest.approx(2.0**-110)
     assert lstm["< 2^-100"] == 0 and lstm["< 2^-24"] == 1
-    weights = (tiny.conv.weight, tiny.lstm.weight_ih_l0, tiny.lstm.weight_hh_l0, tiny.fc.weight)
+    weights = (tiny.conv3d.weight, tiny.lstm.weight_ih_l0, tiny.lstm.weight_hh_l0, tiny.fc.weight)
     assert every["weights"] == sum(w.numel() for w in weights)
     assert every["< 2^-24"] == 6 and every["< 0.001"] == 10
 
@@ -94,7 +74,7 @@ def test_weights_record_counts_every_parameter(tiny):
     record = weight_magnitudes.weights_record(_planted(tiny), accuracy_pct=42.0)
     assert record["total"] == models.count_params(tiny)
     # batch norm's bias starts at zero: scope "all" counts it, like the poster's total
-    bn_zeros = int((tiny.bn.bias == 0).sum())
+    bn_zeros = int((tiny.bn3d.bias == 0).sum())
     assert record["below_2^-100"] == 5 + bn_zeros
     assert record["below_2^-24"] == 6 + bn_zeros
     assert record["accuracy"] == 42.0
