@@ -273,7 +273,7 @@ def fc_input_table(presets: Sequence[str] = models.PRESETS) -> pd.DataFrame:
 
 
 def structure_table(predictions: Mapping[str, object], labels) -> pd.DataFrame:
-    """:func:`structure_scores` of several models side by side (columns: model, then score)."""
+    """:func:`gesturelib.metrics.structure_scores` of several models side by side (columns: model, then score)."""
     tables = {name: metrics.structure_scores(pred, labels) for name, pred in predictions.items()}
     first = next(iter(tables.values()))
     wide = pd.concat({name: t[["accuracy %", "as partner %"]] for name, t in tables.items()}, axis=1)
@@ -286,7 +286,7 @@ def structure_table(predictions: Mapping[str, object], labels) -> pd.DataFrame:
 
 
 def plot_probes(table: pd.DataFrame) -> Figure:
-    """Three panels from :func:`probe_table`: what reversing the frames does to the
+    """Three panels from :func:`gesturelib.probe.probe_table`: what reversing the frames does to the
     time-reversed pairs, what blanking the hand does to the shape-only groups, and
     the accuracy on all classes under every probe."""
     panels = [
@@ -328,7 +328,7 @@ def _standard_error(percent: float, count: int) -> float:
 
 
 def comparison_table(predictions: Mapping[str, object], labels, reference: str) -> pd.DataFrame:
-    """Each model against ``reference`` with :func:`paired_comparison`, and the binomial
+    """Each model against ``reference`` with :func:`gesturelib.metrics.mcnemar`, and the binomial
     standard error of the model's accuracy (how much one test set's luck moves it).
 
     ``McNemar p`` is printed in scientific notation (a tiny p must not read as 0.0), and
