@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from . import files, stats
 
@@ -310,7 +310,7 @@ def update_performance(path: Path, bench: dict) -> None:
     _rewrite(path, {"performance": performance(bench)})
 
 
-def size_accuracy_points(rows: dict) -> list[dict[str, Any]]:
+def size_accuracy_points(rows: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Every model and compressed form of Table 3's ``rows`` (the results file's ``table3``, or
     :func:`gesturelib.pruning.table3_rows`) with a measured size (MB, course preset) and test accuracy."""
     points = []

@@ -217,7 +217,7 @@ def plot_accuracy_vs_size(rows: Mapping[str, dict], poster: bool = False) -> Fig
     axes = fig.subplots(1, 2 if poster else 1, squeeze=False)[0]
     ours = axes[0]
     markers = {"fp32": "o", "fp16": "s", "sparse": "^", "int8": "D"}
-    points = report.size_accuracy_points(dict(rows))
+    points = report.size_accuracy_points(rows)
     names = list(dict.fromkeys(p["model"] for p in points))
     colours = dict(zip(names, plt.cm.tab10.colors))
     for name in names:

@@ -714,16 +714,16 @@ def gesture_strip(labels: Sequence[SequenceLabels], classes: Sequence[int] | Non
 PATH_POINTS = 50
 
 
-def hand_paths(labels: Sequence[SequenceLabels], classes: Sequence[int], per_class: int = 6,
-               points: int = PATH_POINTS) -> dict[int, list[np.ndarray]]:
-    """The highest hand's path over up to ``per_class`` performances of each class: one (2, ``points``)
+def hand_paths(labels: Sequence[SequenceLabels], classes: Sequence[int], per_class: int = 6
+               ) -> dict[int, list[np.ndarray]]:
+    """The highest hand's path over up to ``per_class`` performances of each class: one (2, PATH_POINTS)
     array per performance, row 0 how far the hand is out to its own side of the body, row 1 how high it
-    is above the hip, both in person heights (hip-head distance), at ``points`` times from the gesture's
+    is above the hip, both in person heights (hip-head distance), at PATH_POINTS times from the gesture's
     first frame (0) to its last (1). Users of every size and handedness therefore overlay."""
     candidates = _candidates(labels, classes)
     skeletons: dict[Path, np.ndarray] = {}
     paths: dict[int, list[np.ndarray]] = {c: [] for c in classes}
-    grid = np.linspace(0.0, 1.0, points)
+    grid = np.linspace(0.0, 1.0, PATH_POINTS)
     for gesture_id in classes:
         for sequence, (_, start, end) in candidates[gesture_id]:
             if len(paths[gesture_id]) >= per_class:
